@@ -1,0 +1,158 @@
+/*
+ * limits.h — every bound in TensorWasm, with the reason for its value.
+ *
+ * Each limit can be overridden at configure time (CFLAGS=-DTW_...=N) and, where it says so, at run
+ * time by a command-line flag or environment variable (see core/config.c). Relations between limits
+ * are checked at compile time at the end of this file. Bounds protect the server from its inputs:
+ * network bytes, module bytes and guest behaviour are all untrusted.
+ */
+#ifndef TW_CORE_LIMITS_H
+#define TW_CORE_LIMITS_H
+
+/* ---- workers ---------------------------------------------------------------------------- */
+
+/* Most worker threads. One per CPU is the design; 256 covers the largest machines we target and
+ * keeps per-core tables (metrics shards) statically sized. */
+#ifndef TW_WORKERS_MAX
+#define TW_WORKERS_MAX 256
+#endif
+
+/* io_uring submission queue entries per worker. Enough for a full batch of sends and re-armed
+ * receives for many connections per loop turn; the completion ring is twice as large. */
+#ifndef TW_RING_ENTRIES
+#define TW_RING_ENTRIES 4096
+#endif
+
+/* Messages a worker's inbox holds. Cross-core messages are rare (deploys, GPU completions); a
+ * full inbox is reported to the sender, who retries later. Must be a power of two. */
+#ifndef TW_INBOX_SLOTS
+#define TW_INBOX_SLOTS 1024
+#endif
+
+/* Timers one worker can have armed at once (per-connection deadlines are one each). */
+#ifndef TW_TIMERS_MAX
+#define TW_TIMERS_MAX 65536
+#endif
+
+/* How long shutdown waits for in-flight work before it stops the workers anyway. */
+#ifndef TW_SHUTDOWN_GRACE_MS
+#define TW_SHUTDOWN_GRACE_MS 10000
+#endif
+
+/* ---- HTTP ------------------------------------------------------------------------------- */
+
+/* Open connections per worker; new ones beyond it are refused (closed at accept). 16k per core
+ * keeps the slot table at a few MiB. Run time: --max-connections. */
+#ifndef TW_HTTP_CONNS_PER_CORE
+#define TW_HTTP_CONNS_PER_CORE 16384
+#endif
+
+/* Request line plus headers. nginx's default large_client_header_buffers is 4 x 8 KiB; 16 KiB
+ * is generous for API clients and small enough to hold per connection. Over it: 431. */
+#ifndef TW_HTTP_HEADER_BYTES_MAX
+#define TW_HTTP_HEADER_BYTES_MAX (16 * 1024)
+#endif
+
+/* Headers per request. Over it: 431. */
+#ifndef TW_HTTP_HEADERS_MAX
+#define TW_HTTP_HEADERS_MAX 64
+#endif
+
+/* Request body. Modules are deployed in the body, so this is the module size cap plus JSON and
+ * base64 overhead room. Over it: 413. Run time: --max-body-bytes. */
+#ifndef TW_HTTP_BODY_BYTES_MAX
+#define TW_HTTP_BODY_BYTES_MAX (64u * 1024 * 1024)
+#endif
+
+/* Time to receive a whole request head (slowloris defence): 408 then close. */
+#ifndef TW_HTTP_HEADER_TIMEOUT_MS
+#define TW_HTTP_HEADER_TIMEOUT_MS 10000
+#endif
+
+/* Idle keep-alive connections are closed after this. */
+#ifndef TW_HTTP_IDLE_TIMEOUT_MS
+#define TW_HTTP_IDLE_TIMEOUT_MS 60000
+#endif
+
+/* A client that stops reading its response is cut off after this. */
+#ifndef TW_HTTP_WRITE_TIMEOUT_MS
+#define TW_HTTP_WRITE_TIMEOUT_MS 30000
+#endif
+
+/* ---- WebAssembly ------------------------------------------------------------------------ */
+
+/* Module bytes accepted at deploy and by the decoder. */
+#ifndef TW_WASM_MODULE_BYTES_MAX
+#define TW_WASM_MODULE_BYTES_MAX (64u * 1024 * 1024)
+#endif
+
+/* Linear memory pages (64 KiB) one instance may have: 16384 pages = 1 GiB. Run time:
+ * --max-memory-pages. */
+#ifndef TW_WASM_PAGES_MAX
+#define TW_WASM_PAGES_MAX 16384
+#endif
+
+/* Nested calls, host and guest together. Deep enough for recursive C programs, shallow enough
+ * that the interpreter's frame stack stays a few MiB per instance. */
+#ifndef TW_WASM_CALL_DEPTH_MAX
+#define TW_WASM_CALL_DEPTH_MAX 10000
+#endif
+
+/* Fuel units in one execution slice before the guest yields to the worker. About 100 µs of
+ * interpretation: short enough that one guest never starves the core's other connections. */
+#ifndef TW_WASM_FUEL_PER_SLICE
+#define TW_WASM_FUEL_PER_SLICE 1000000
+#endif
+
+/* Default per-call deadline, and the most a request may ask for. */
+#ifndef TW_INVOKE_DEADLINE_MS
+#define TW_INVOKE_DEADLINE_MS 30000
+#endif
+
+/* Arguments and results of an invoke. */
+#ifndef TW_INVOKE_ARGS_MAX
+#define TW_INVOKE_ARGS_MAX 64
+#endif
+
+/* ---- GPU and JIT ------------------------------------------------------------------------ */
+
+/* Kernels one instance may load through wasi_cuda_load_ptx. */
+#ifndef TW_GPU_KERNELS_PER_INSTANCE
+#define TW_GPU_KERNELS_PER_INSTANCE 64
+#endif
+
+/* PTX text a guest may hand us. */
+#ifndef TW_GPU_PTX_BYTES_MAX
+#define TW_GPU_PTX_BYTES_MAX (1024 * 1024)
+#endif
+
+/* Launches in flight per process: the back-pressure permits. */
+#ifndef TW_GPU_PERMITS
+#define TW_GPU_PERMITS 64
+#endif
+
+/* ---- metrics ---------------------------------------------------------------------------- */
+
+/* Series across all families. Label sets are fixed at start-up, so this bounds scrape size. */
+#ifndef TW_METRIC_SERIES_MAX
+#define TW_METRIC_SERIES_MAX 8192
+#endif
+
+/* ---- logging ---------------------------------------------------------------------------- */
+
+/* One formatted log line; longer ones are cut and marked. */
+#ifndef TW_LOG_LINE_BYTES_MAX
+#define TW_LOG_LINE_BYTES_MAX 2048
+#endif
+
+/* ---- relations -------------------------------------------------------------------------- */
+
+_Static_assert((TW_INBOX_SLOTS & (TW_INBOX_SLOTS - 1)) == 0, "inbox slots: power of two");
+_Static_assert(TW_HTTP_BODY_BYTES_MAX >= TW_WASM_MODULE_BYTES_MAX,
+	       "a module must fit in a request body");
+_Static_assert(TW_WASM_PAGES_MAX <= 65536, "wasm32 has at most 65536 pages");
+_Static_assert(TW_HTTP_HEADER_TIMEOUT_MS <= TW_HTTP_IDLE_TIMEOUT_MS,
+	       "a request head must not be given longer than an idle connection");
+_Static_assert(TW_WORKERS_MAX >= 1, "at least one worker");
+
+#endif
