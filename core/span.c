@@ -1,0 +1,541 @@
+/*
+ * span.c — per-thread span rings and the OTLP/HTTP JSON exporter; see span.h.
+ *
+ * Ring protocol (single producer: the recording thread; single consumer: the exporter):
+ * the producer writes slot[head % N] then publishes head with a release store; the consumer
+ * reads head with acquire, copies slots up to it, then publishes tail with release. The
+ * producer checks tail (acquire) for room and drops when full.
+ */
+#include "core/span.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+
+_Static_assert((TW_SPAN_RING_SLOTS & (TW_SPAN_RING_SLOTS - 1)) == 0, "ring: power of two");
+
+struct span_ring {
+	_Alignas(64) _Atomic uint64_t head;
+	_Alignas(64) _Atomic uint64_t tail;
+	struct tw_span slots[TW_SPAN_RING_SLOTS];
+};
+
+static _Atomic(struct span_ring *) rings[TW_SPAN_THREADS_MAX];
+static _Atomic uint32_t nrings;
+static _Thread_local struct span_ring *my_ring;
+static _Thread_local bool my_ring_failed;
+
+static _Atomic bool export_on;
+static _Atomic uint64_t sample_threshold = UINT64_MAX; /* root sampled when rand <= this */
+
+static _Atomic uint64_t st_recorded, st_dropped, st_exported, st_batches_failed;
+
+static struct {
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_cond_t flushed;
+	bool stop;
+	uint64_t flush_req, flush_done;
+	char host[256], port[16], path[512];
+	char service[128];
+} ex = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+	.flushed = PTHREAD_COND_INITIALIZER};
+
+/* ---- recording ------------------------------------------------------------------------- */
+
+void tw_span_begin(struct tw_span *sp, const char *name, enum tw_span_kind kind,
+		   const struct tw_trace_ctx *ctx, const struct tw_span *parent)
+{
+	sp->name = name;
+	sp->kind = kind;
+	sp->error = false;
+	sp->nattrs = 0;
+	if (parent) {
+		memcpy(sp->trace_id, parent->trace_id, 16);
+		memcpy(sp->parent_id, parent->span_id, 8);
+		sp->sampled = parent->sampled;
+	} else {
+		memcpy(sp->trace_id, ctx->trace_id, 16);
+		memcpy(sp->parent_id, ctx->parent_id, 8);
+		sp->sampled = ctx->flags & TW_TRACE_FLAG_SAMPLED;
+	}
+	tw_trace_new_span_id(sp->span_id);
+	sp->start_unix_ns = tw_wall_ns();
+	sp->end_unix_ns = 0;
+}
+
+static struct tw_span_attr *next_attr(struct tw_span *sp, const char *key)
+{
+	if (sp->nattrs >= TW_SPAN_ATTRS_MAX)
+		return NULL;
+	struct tw_span_attr *a = &sp->attrs[sp->nattrs++];
+	a->key = key;
+	return a;
+}
+
+void tw_span_strn(struct tw_span *sp, const char *key, const char *value, size_t n)
+{
+	struct tw_span_attr *a = next_attr(sp, key);
+	if (!a)
+		return;
+	a->type = TW_ATTR_STR;
+	if (!value) {
+		value = "unknown";
+		n = 7;
+	}
+	if (n >= sizeof(a->s))
+		n = sizeof(a->s) - 1;
+	memcpy(a->s, value, n);
+	a->s[n] = '\0';
+}
+
+void tw_span_str(struct tw_span *sp, const char *key, const char *value)
+{
+	tw_span_strn(sp, key, value, value ? strlen(value) : 0);
+}
+
+void tw_span_int(struct tw_span *sp, const char *key, int64_t value)
+{
+	struct tw_span_attr *a = next_attr(sp, key);
+	if (!a)
+		return;
+	a->type = TW_ATTR_INT;
+	a->i = value;
+}
+
+static struct span_ring *thread_ring(void)
+{
+	if (my_ring || my_ring_failed)
+		return my_ring;
+	uint32_t idx = atomic_fetch_add(&nrings, 1);
+	struct span_ring *r = idx < TW_SPAN_THREADS_MAX ? calloc(1, sizeof(*r)) : NULL;
+	if (!r) {
+		my_ring_failed = true;
+		TW_WARN(CORE, "span ring unavailable for this thread; its spans are dropped");
+		return NULL;
+	}
+	atomic_store_explicit(&rings[idx], r, memory_order_release);
+	my_ring = r;
+	return r;
+}
+
+void tw_span_end(struct tw_span *sp)
+{
+	sp->end_unix_ns = tw_wall_ns();
+	if (!sp->sampled || !atomic_load_explicit(&export_on, memory_order_relaxed))
+		return;
+	struct span_ring *r = thread_ring();
+	uint64_t head = r ? atomic_load_explicit(&r->head, memory_order_relaxed) : 0;
+	if (!r || head - atomic_load_explicit(&r->tail, memory_order_acquire) >=
+			  TW_SPAN_RING_SLOTS) {
+		atomic_fetch_add_explicit(&st_dropped, 1, memory_order_relaxed);
+		return;
+	}
+	r->slots[head & (TW_SPAN_RING_SLOTS - 1)] = *sp;
+	atomic_store_explicit(&r->head, head + 1, memory_order_release);
+	atomic_fetch_add_explicit(&st_recorded, 1, memory_order_relaxed);
+}
+
+bool tw_trace_sample_root(void)
+{
+	uint64_t threshold = atomic_load_explicit(&sample_threshold, memory_order_relaxed);
+	if (threshold == UINT64_MAX)
+		return true;
+	uint8_t r[8];
+	tw_trace_new_span_id(r);
+	uint64_t v;
+	memcpy(&v, r, 8);
+	return v <= threshold;
+}
+
+void tw_spans_stats(struct tw_span_stats *out)
+{
+	out->recorded = atomic_load(&st_recorded);
+	out->dropped = atomic_load(&st_dropped);
+	out->exported = atomic_load(&st_exported);
+	out->batches_failed = atomic_load(&st_batches_failed);
+}
+
+/* ---- OTLP JSON encoding ---------------------------------------------------------------- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void buf_put(struct buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+	buf_put(b, s, strlen(s));
+}
+
+static void buf_fmt(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_fmt(struct buf *b, const char *fmt, ...)
+{
+	char tmp[128];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		buf_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+static void buf_json_str(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_put(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			char e[2] = {'\\', (char)c};
+			buf_put(b, e, 2);
+		} else if (c < 0x20) {
+			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			buf_put(b, e, 6);
+		} else {
+			buf_put(b, (const char *)&c, 1);
+		}
+	}
+	buf_put(b, "\"", 1);
+}
+
+static void encode_span(struct buf *b, const struct tw_span *sp)
+{
+	char tid[33], sid[17], pid[17];
+	static const uint8_t zero[8];
+	tw_hex_encode(sp->trace_id, 16, tid);
+	tw_hex_encode(sp->span_id, 8, sid);
+	tw_hex_encode(sp->parent_id, 8, pid);
+	buf_fmt(b, "{\"traceId\":\"%s\",\"spanId\":\"%s\",", tid, sid);
+	if (memcmp(sp->parent_id, zero, 8) != 0)
+		buf_fmt(b, "\"parentSpanId\":\"%s\",", pid);
+	buf_str(b, "\"name\":");
+	buf_json_str(b, sp->name);
+	buf_fmt(b, ",\"kind\":%d,\"startTimeUnixNano\":\"%llu\",\"endTimeUnixNano\":\"%llu\","
+		   "\"attributes\":[",
+		(int)sp->kind, (unsigned long long)sp->start_unix_ns,
+		(unsigned long long)sp->end_unix_ns);
+	for (uint8_t i = 0; i < sp->nattrs; i++) {
+		const struct tw_span_attr *a = &sp->attrs[i];
+		buf_str(b, i ? ",{\"key\":" : "{\"key\":");
+		buf_json_str(b, a->key);
+		if (a->type == TW_ATTR_INT) {
+			buf_fmt(b, ",\"value\":{\"intValue\":\"%lld\"}}", (long long)a->i);
+		} else {
+			buf_str(b, ",\"value\":{\"stringValue\":");
+			buf_json_str(b, a->s);
+			buf_str(b, "}}");
+		}
+	}
+	buf_fmt(b, "],\"status\":{\"code\":%d}}", sp->error ? 2 : 0);
+}
+
+static void encode_batch(struct buf *b, const struct tw_span *spans, size_t n)
+{
+	b->len = 0;
+	buf_str(b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+		   "\"value\":{\"stringValue\":");
+	buf_json_str(b, ex.service);
+	buf_str(b, "}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"tensor-wasm\"},\"spans\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_put(b, ",", 1);
+		encode_span(b, &spans[i]);
+	}
+	buf_str(b, "]}]}]}");
+}
+
+/* ---- HTTP POST ------------------------------------------------------------------------- */
+
+enum { IO_TIMEOUT_MS = 2000, SEND_TRIES = 3 };
+
+static int wait_fd(int fd, short events)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	int r;
+	do
+		r = poll(&p, 1, IO_TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	return r == 1 ? 0 : -1;
+}
+
+/* One POST; true on a 2xx answer. Blocking with timeouts: this runs on the exporter thread. */
+static bool post_once(const char *body, size_t len)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+	if (getaddrinfo(ex.host, ex.port, &hints, &ai) != 0)
+		return false;
+	bool ok = false;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		goto out_free;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
+	    (errno != EINPROGRESS || wait_fd(fd, POLLOUT) < 0))
+		goto out_close;
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr)
+		goto out_close;
+	char head[1024];
+	int hn = snprintf(head, sizeof(head),
+			  "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n"
+			  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			  ex.path, ex.host, ex.port, len);
+	const char *parts[2] = {head, body};
+	size_t sizes[2] = {(size_t)hn, len};
+	for (int i = 0; i < 2; i++) {
+		size_t off = 0;
+		while (off < sizes[i]) {
+			ssize_t w = send(fd, parts[i] + off, sizes[i] - off, MSG_NOSIGNAL);
+			if (w < 0 && errno == EAGAIN && wait_fd(fd, POLLOUT) == 0)
+				continue;
+			if (w <= 0)
+				goto out_close;
+			off += (size_t)w;
+		}
+	}
+	char resp[64];
+	size_t got = 0;
+	while (got < 12) {
+		if (wait_fd(fd, POLLIN) < 0)
+			goto out_close;
+		ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
+		if (r <= 0)
+			goto out_close;
+		got += (size_t)r;
+	}
+	resp[got] = '\0';
+	ok = strncmp(resp, "HTTP/1.", 7) == 0 && resp[9] == '2';
+out_close:
+	close(fd);
+out_free:
+	freeaddrinfo(ai);
+	return ok;
+}
+
+static void send_batch(struct buf *b, const struct tw_span *spans, size_t n)
+{
+	encode_batch(b, spans, n);
+	if (b->oom) {
+		b->oom = false;
+		atomic_fetch_add(&st_dropped, n);
+		atomic_fetch_add(&st_batches_failed, 1);
+		return;
+	}
+	uint32_t backoff_ms = 100;
+	for (int t = 0; t < SEND_TRIES; t++) {
+		if (post_once(b->p, b->len)) {
+			atomic_fetch_add(&st_exported, n);
+			return;
+		}
+		if (t + 1 < SEND_TRIES) {
+			usleep(backoff_ms * 1000);
+			backoff_ms *= 4;
+		}
+	}
+	TW_WARN(CORE, "trace export to %s:%s%s failed; dropped %zu spans", ex.host, ex.port,
+		ex.path, n);
+	atomic_fetch_add(&st_dropped, n);
+	atomic_fetch_add(&st_batches_failed, 1);
+}
+
+/* Move everything the rings hold into batches and send them. */
+static void drain_all(struct buf *b, struct tw_span *batch)
+{
+	size_t n = 0;
+	uint32_t count = atomic_load(&nrings);
+	if (count > TW_SPAN_THREADS_MAX)
+		count = TW_SPAN_THREADS_MAX;
+	for (uint32_t i = 0; i < count; i++) {
+		struct span_ring *r = atomic_load_explicit(&rings[i], memory_order_acquire);
+		if (!r)
+			continue;
+		uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+		while (tail != head) {
+			batch[n++] = r->slots[tail & (TW_SPAN_RING_SLOTS - 1)];
+			tail++;
+			atomic_store_explicit(&r->tail, tail, memory_order_release);
+			if (n == TW_SPAN_BATCH_MAX) {
+				send_batch(b, batch, n);
+				n = 0;
+			}
+		}
+	}
+	if (n)
+		send_batch(b, batch, n);
+}
+
+static void *exporter_main(void *arg)
+{
+	(void)arg;
+	struct buf b = {0};
+	struct tw_span *batch = malloc(sizeof(*batch) * TW_SPAN_BATCH_MAX);
+	pthread_mutex_lock(&ex.lock);
+	while (batch) {
+		uint64_t req = ex.flush_req;
+		bool stop = ex.stop;
+		pthread_mutex_unlock(&ex.lock);
+		drain_all(&b, batch);
+		pthread_mutex_lock(&ex.lock);
+		ex.flush_done = req;
+		pthread_cond_broadcast(&ex.flushed);
+		if (stop)
+			break;
+		if (ex.flush_req == req && !ex.stop) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 200 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&ex.wake, &ex.lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&ex.lock);
+	free(batch);
+	free(b.p);
+	return NULL;
+}
+
+static bool parse_endpoint(const char *url)
+{
+	if (strncmp(url, "http://", 7) != 0)
+		return false;
+	const char *h = url + 7;
+	const char *slash = strchr(h, '/');
+	size_t hostport = slash ? (size_t)(slash - h) : strlen(h);
+	const char *colon = memchr(h, ':', hostport);
+	size_t hostlen = colon ? (size_t)(colon - h) : hostport;
+	if (hostlen == 0 || hostlen >= sizeof(ex.host))
+		return false;
+	memcpy(ex.host, h, hostlen);
+	ex.host[hostlen] = '\0';
+	size_t portlen = colon ? hostport - hostlen - 1 : 0;
+	if (colon && (portlen == 0 || portlen >= sizeof(ex.port)))
+		return false;
+	snprintf(ex.port, sizeof(ex.port), "%.*s", (int)(colon ? portlen : 2),
+		 colon ? colon + 1 : "80");
+	const char *base = slash ? slash : "";
+	size_t blen = strlen(base);
+	while (blen && base[blen - 1] == '/')
+		blen--;
+	return snprintf(ex.path, sizeof(ex.path), "%.*s/v1/traces", (int)blen, base) <
+	       (int)sizeof(ex.path);
+}
+
+enum tw_err tw_spans_start(const char *endpoint, const char *service_name, double sample_ratio)
+{
+	if (sample_ratio < 0 || sample_ratio > 1)
+		return TW_ERR_CONFIG;
+	atomic_store(&sample_threshold, sample_ratio >= 1.0 ? UINT64_MAX
+				       : (uint64_t)(sample_ratio * 18446744073709551615.0));
+	if (!endpoint || !*endpoint)
+		return TW_ERR_OK;
+	if (ex.running)
+		return TW_ERR_EXISTS;
+	if (!parse_endpoint(endpoint)) {
+		TW_ERROR(CORE, "trace endpoint %s is not http://host[:port][/path]", endpoint);
+		return TW_ERR_CONFIG;
+	}
+	snprintf(ex.service, sizeof(ex.service), "%s", service_name && *service_name ?
+							   service_name : "tensor-wasm");
+	ex.stop = false;
+	if (pthread_create(&ex.thread, NULL, exporter_main, NULL) != 0)
+		return TW_ERR_SYSTEM;
+	ex.running = true;
+	atomic_store(&export_on, true);
+	return TW_ERR_OK;
+}
+
+enum tw_err tw_spans_start_from_env(void)
+{
+	const char *ep = getenv("TENSOR_WASM_OTLP_ENDPOINT");
+	if (!ep || !*ep)
+		ep = getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+	const char *svc = getenv("OTEL_SERVICE_NAME");
+	const char *ratio_s = getenv("TENSOR_WASM_TRACE_SAMPLE_RATIO");
+	double ratio = 1.0;
+	if (ratio_s && *ratio_s) {
+		char *end;
+		ratio = strtod(ratio_s, &end);
+		if (*end || !(ratio >= 0 && ratio <= 1)) {
+			TW_ERROR(CORE, "TENSOR_WASM_TRACE_SAMPLE_RATIO=%s is not in 0..1", ratio_s);
+			return TW_ERR_CONFIG;
+		}
+	}
+	enum tw_err e = tw_spans_start(ep, svc, ratio);
+	if (!e && ep && *ep)
+		TW_INFO(CORE, "exporting traces to %s (sample ratio %.3g)", ep, ratio);
+	return e;
+}
+
+bool tw_spans_flush(uint32_t timeout_ms)
+{
+	if (!ex.running)
+		return true;
+	pthread_mutex_lock(&ex.lock);
+	uint64_t want = ++ex.flush_req;
+	pthread_cond_signal(&ex.wake);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)timeout_ms * TW_NS_PER_MS;
+	ts.tv_sec += (time_t)(ns / TW_NS_PER_S);
+	ts.tv_nsec = (long)(ns % TW_NS_PER_S);
+	int rc = 0;
+	while (ex.flush_done < want && rc == 0)
+		rc = pthread_cond_timedwait(&ex.flushed, &ex.lock, &ts);
+	bool done = ex.flush_done >= want;
+	pthread_mutex_unlock(&ex.lock);
+	return done;
+}
+
+void tw_spans_stop(void)
+{
+	if (!ex.running)
+		return;
+	atomic_store(&export_on, false);
+	pthread_mutex_lock(&ex.lock);
+	ex.stop = true;
+	pthread_cond_signal(&ex.wake);
+	pthread_mutex_unlock(&ex.lock);
+	pthread_join(ex.thread, NULL);
+	ex.running = false;
+}

@@ -1,0 +1,115 @@
+/*
+ * span.h — recording spans without locks or allocation on the request path, and exporting them.
+ *
+ * Each thread that records spans owns a single-producer ring of finished spans, taken on its
+ * first span (one allocation per thread, at start-up in practice) and registered in a fixed
+ * table. One exporter thread drains every ring, batches spans and sends them as OTLP/HTTP with
+ * the protobuf-JSON encoding (POST <endpoint>/v1/traces). A full ring or a full exporter drops
+ * spans and counts them; a worker never waits for the exporter.
+ *
+ * Span names and their attributes are a public contract (docs/OBSERVABILITY.md). A required
+ * attribute whose value is unknown is recorded as "unknown", never left out.
+ *
+ * Configuration (read by tw_spans_start_from_env): TENSOR_WASM_OTLP_ENDPOINT, else
+ * OTEL_EXPORTER_OTLP_ENDPOINT (http://host:port[/base]; https is not supported);
+ * OTEL_SERVICE_NAME (default "tensor-wasm"); TENSOR_WASM_TRACE_SAMPLE_RATIO (0..1, default 1)
+ * for new root traces — a caller's sampled flag is followed as it is.
+ */
+#ifndef TW_CORE_SPAN_H
+#define TW_CORE_SPAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/trace.h"
+
+#ifndef TW_SPAN_ATTRS_MAX
+#define TW_SPAN_ATTRS_MAX 8 /* the widest span of the schema has 5 required attributes */
+#endif
+#ifndef TW_SPAN_STR_BYTES
+#define TW_SPAN_STR_BYTES 64 /* attribute strings are ids, names, routes: cut beyond this */
+#endif
+#ifndef TW_SPAN_RING_SLOTS
+#define TW_SPAN_RING_SLOTS 1024 /* per thread, a power of two; ~700 KiB; drained every 200 ms */
+#endif
+#ifndef TW_SPAN_THREADS_MAX
+#define TW_SPAN_THREADS_MAX 512 /* workers plus helper threads */
+#endif
+#ifndef TW_SPAN_BATCH_MAX
+#define TW_SPAN_BATCH_MAX 512 /* spans per OTLP request */
+#endif
+
+enum tw_span_kind {
+	TW_SPAN_INTERNAL = 1,
+	TW_SPAN_SERVER = 2,
+	TW_SPAN_CLIENT = 3,
+};
+
+enum tw_attr_type { TW_ATTR_STR = 1, TW_ATTR_INT };
+
+struct tw_span_attr {
+	const char *key; /* static storage */
+	enum tw_attr_type type;
+	union {
+		int64_t i;
+		char s[TW_SPAN_STR_BYTES];
+	};
+};
+
+struct tw_span {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_id[8]; /* all zero for a root */
+	const char *name;     /* static storage */
+	enum tw_span_kind kind;
+	bool error;
+	bool sampled;
+	uint8_t nattrs;
+	uint64_t start_unix_ns;
+	uint64_t end_unix_ns;
+	struct tw_span_attr attrs[TW_SPAN_ATTRS_MAX];
+};
+
+/* Begin a span as a child of `parent` (a span, or NULL for the request's trace context `ctx`):
+ * fills ids, name, kind and start time. `ctx` gives the trace id and the remote parent. */
+void tw_span_begin(struct tw_span *sp, const char *name, enum tw_span_kind kind,
+		   const struct tw_trace_ctx *ctx, const struct tw_span *parent);
+
+/* Attributes beyond TW_SPAN_ATTRS_MAX are ignored; strings are cut at TW_SPAN_STR_BYTES - 1.
+ * A NULL string is recorded as "unknown". */
+void tw_span_str(struct tw_span *sp, const char *key, const char *value);
+void tw_span_strn(struct tw_span *sp, const char *key, const char *value, size_t n);
+void tw_span_int(struct tw_span *sp, const char *key, int64_t value);
+
+/* Stamp the end time and hand the span to this thread's ring (dropped if unsampled, if no
+ * exporter runs, or if the ring is full). Never blocks. */
+void tw_span_end(struct tw_span *sp);
+
+/* Sampling decision for a new root trace (the configured ratio). */
+bool tw_trace_sample_root(void);
+
+struct tw_span_stats {
+	uint64_t recorded; /* handed to a ring */
+	uint64_t dropped;  /* ring full or exporter gave up */
+	uint64_t exported; /* accepted by the collector */
+	uint64_t batches_failed;
+};
+
+/* Start the exporter thread for `endpoint` (NULL or "" = no export: spans are not kept, trace
+ * context still propagates). */
+enum tw_err tw_spans_start(const char *endpoint, const char *service_name, double sample_ratio);
+
+/* The same, configured from the environment (see the header comment). Logs the choice. */
+enum tw_err tw_spans_start_from_env(void);
+
+/* Export what is buffered, then stop the exporter thread. Safe to call when not started. */
+void tw_spans_stop(void);
+
+/* Push out everything recorded so far and wait (bounded by timeout_ms) until it was sent or
+ * given up. For tests and shutdown. Returns true when the rings were emptied in time. */
+bool tw_spans_flush(uint32_t timeout_ms);
+
+void tw_spans_stats(struct tw_span_stats *out);
+
+#endif
