@@ -27,6 +27,9 @@ import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Test modules are imported from watched source folders: a __pycache__ appearing there would
+# change the folder's mtime and make ninja re-run configure.py on the next build.
+sys.dont_write_bytecode = True
 
 
 class Totals:
