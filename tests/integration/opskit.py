@@ -10,6 +10,12 @@ outside that subset raises, so a change of style fails loudly instead of being m
 import json
 import os
 import re
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = os.path.join(ROOT, "docs")
@@ -386,3 +392,147 @@ def yaml_rules_file(records):
         out.append("      - record: %s" % name)
         out.append("        expr: %s" % json.dumps(expr))
     return "\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------------------------------------
+# A real Prometheus on loopback, for the live tests
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=5.0, headers=None):
+    """(status, body bytes); status 0 when nothing answered."""
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except (urllib.error.URLError, OSError):
+        return 0, b""
+
+
+def wait_until(what, fn, timeout_s, interval_s=0.1):
+    """Poll fn() until it returns a true value; bounded by timeout_s. Returns the value."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out after %.0fs waiting for %s" % (timeout_s, what))
+        time.sleep(interval_s)
+
+
+def stop_process(proc, grace_s=5.0):
+    """Stop a child we started: SIGTERM, then SIGKILL after grace_s. Safe to call twice."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace_s)
+
+
+class Prometheus:
+    """Debian's prometheus scraping one loopback target every second, with our rules loaded."""
+
+    def __init__(self, workdir, target, rules=RULES, job="tensor-wasm"):
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.proc = None
+        self.log_path = os.path.join(workdir, "prometheus.log")
+        cfg = os.path.join(workdir, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "  evaluation_interval: 1s\n"
+                    "rule_files:\n  - %s\n"
+                    "scrape_configs:\n  - job_name: %s\n    static_configs:\n"
+                    "      - targets: [%s]\n" % (json.dumps(rules), job, json.dumps(target)))
+        self.cmd = [PROMETHEUS, "--config.file=" + cfg,
+                    "--storage.tsdb.path=" + os.path.join(workdir, "tsdb"),
+                    "--web.listen-address=127.0.0.1:%d" % self.port,
+                    "--storage.tsdb.retention.time=1h", "--log.level=warn"]
+
+    def start(self, timeout_s=30):
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=self.workdir)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError("prometheus exited (%d): %s" % (self.proc.returncode,
+                                                                   self.log_tail()))
+            return http_get(self.url + "/-/ready", timeout=1)[0] == 200
+        wait_until("prometheus to be ready", ready, timeout_s)
+
+    def stop(self):
+        stop_process(self.proc)
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def log_tail(self, n=3000):
+        try:
+            with open(self.log_path) as f:
+                return f.read()[-n:]
+        except OSError:
+            return ""
+
+    def api(self, path, **params):
+        url = "%s/api/v1/%s?%s" % (self.url, path, urllib.parse.urlencode(params))
+        status, body = http_get(url, timeout=10)
+        if status != 200:
+            raise RuntimeError("GET %s: %d %s" % (url, status, body[:500]))
+        doc = json.loads(body)
+        if doc.get("status") != "success":
+            raise RuntimeError("GET %s: %s" % (url, doc))
+        return doc["data"]
+
+    def query(self, expr):
+        """The instant vector (or scalar) result of expr, as the API returns it."""
+        data = self.api("query", query=expr)
+        if data["resultType"] == "scalar":
+            return [{"metric": {}, "value": data["result"]}]
+        return data["result"]
+
+    def value(self, expr):
+        """The first sample's value as a float, or None when the result is empty."""
+        r = self.query(expr)
+        return float(r[0]["value"][1]) if r else None
+
+
+def inline_records(expr, records):
+    """expr with every recorded series replaced by its defining expression, so that it can be
+    evaluated before the rule group has run."""
+    for _ in range(10):
+        changed = False
+        for name in sorted(records, key=len, reverse=True):
+            pat = re.compile(r"(?<![\w:])%s(?![\w:{])" % re.escape(name))
+            if pat.search(expr):
+                expr = pat.sub(lambda m: "(" + records[name].strip() + ")", expr)
+                changed = True
+        if not changed:
+            return expr
+    raise ValueError("recording rules nest too deep: " + expr)
+
+
+def expressions_to_evaluate(records, dashboards):
+    """(where, expr) for every SLI record and every panel target, ready for the query API."""
+    out = []
+    for name, expr in records.items():
+        out.append(("record " + name, inline_records(expr, records)))
+    for name, p, t in panel_exprs(dashboards):
+        out.append(("%s / %s / %s" % (name, p["title"], t["refId"]), substitute(t["expr"])))
+    return out
+
+
+def families_in_exposition(text):
+    """Family names declared by # TYPE lines of a Prometheus text exposition."""
+    return set(re.findall(r"^# TYPE (\S+) \S+", text, re.M))
