@@ -513,6 +513,10 @@ def write_ninja(args, cc, have):
     man["fuzz"] = fuzzers
     write_if_changed(manifest_path, json.dumps(man, indent=1) + "\n")
     write_if_changed(os.path.join(ROOT, "build.ninja"), n.text())
+    # Touch it even when unchanged: it depends on source folders, and a folder whose mtime moved
+    # without changing the file list (Python's __pycache__ in tests/integration) would otherwise
+    # leave build.ninja older than its inputs and make ninja regenerate it over and over.
+    os.utime(os.path.join(ROOT, "build.ninja"))
 
 
 # ----------------------------------------------------------------------------------------------
