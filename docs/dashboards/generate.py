@@ -144,16 +144,17 @@ class Board:
         requires += [{"type": "panel", "id": k, "name": names[k], "version": ""}
                      for k in sorted(self.kinds)]
         var = {"type": "query", "datasource": DS, "hide": 0, "includeAll": True, "multi": True,
-               "allValue": ".*", "current": {}, "options": [], "refresh": 2, "regex": "",
+               "allValue": ".*", "options": [], "refresh": 2, "regex": "",
+               "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
                "skipUrlSync": False, "sort": 1}
         tenant_q = "label_values(tensor_wasm_active_instances, tenant)"
         route_q = "label_values(%s, route)" % REQS
         templating = [
-            dict(var, name="tenant", label="Tenant", definition=tenant_q,
+            dict(var, name="tenant", label="Tenant",
                  query={"query": tenant_q, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
                  description="Tenant ids (u64) seen on this fleet; matches `tenant` and "
                              "`tenant_id` labels."),
-            dict(var, name="route", label="Route", definition=route_q,
+            dict(var, name="route", label="Route",
                  query={"query": route_q, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
                  description="Route templates of the HTTP router (`unknown` for unmatched paths)."),
         ]
@@ -172,8 +173,9 @@ class Board:
             "editable": True,
             "fiscalYearStartMonth": 0,
             "graphTooltip": 1,
-            "links": [{"asDropdown": True, "includeVars": True, "keepTime": True,
-                       "tags": ["tensor-wasm"], "title": "TensorWasm", "type": "dashboards"}],
+            "links": [{"asDropdown": True, "icon": "external link", "includeVars": True,
+                       "keepTime": True, "tags": ["tensor-wasm"], "targetBlank": False,
+                       "title": "TensorWasm", "tooltip": "", "type": "dashboards", "url": ""}],
             "liveNow": False,
             "panels": self.panels,
             "refresh": "30s",

@@ -363,6 +363,55 @@ class TestDashboards(unittest.TestCase):
             self.assertIn("SUCCESS: %d rules found" % len(records), r.stdout)
 
 
+GRAFANA_SCHEMA_DIR = os.environ.get("TW_GRAFANA_SCHEMA_DIR",
+                                    os.path.join(opskit.ROOT, "build", "grafana-schema"))
+GRAFANA_SCHEMA_INSTALL = ("npm install --prefix %s @grafana/schema@10.4 typescript@5.4"
+                          % os.path.relpath(GRAFANA_SCHEMA_DIR, opskit.ROOT))
+
+
+def grafana_schema_missing():
+    if shutil.which("node") is None:
+        return "node is not installed"
+    for rel in ("node_modules/@grafana/schema/package.json", "node_modules/typescript/bin/tsc"):
+        if not os.path.exists(os.path.join(GRAFANA_SCHEMA_DIR, rel)):
+            return ("@grafana/schema and typescript are not installed in %s (to run this check: "
+                    "%s)" % (GRAFANA_SCHEMA_DIR, GRAFANA_SCHEMA_INSTALL))
+    return None
+
+
+class TestDashboardsGrafanaSchema(unittest.TestCase):
+    """The dashboards type-checked against Grafana's own schema types (the `Dashboard` type of
+    @grafana/schema) with tsc. Optional: the packages come from npm, so this runs where they were
+    installed (see GRAFANA_SCHEMA_INSTALL) and skips, saying so, elsewhere."""
+
+    def test_dashboards_satisfy_the_grafana_schema_types(self):
+        missing = grafana_schema_missing()
+        if missing:
+            print("\n  grafana schema check: SKIPPED: " + missing, flush=True)
+            self.skipTest(missing)
+        tmp = tempfile.mkdtemp(prefix="check-", dir=GRAFANA_SCHEMA_DIR)
+        try:
+            files = []
+            for name, d in opskit.load_dashboards().items():
+                # __inputs/__requires/__elements are import metadata, not the dashboard model.
+                model = {k: v for k, v in d.items() if not k.startswith("__")}
+                # ThresholdsMode is a TypeScript enum: its JSON string is not assignable as is.
+                text = json.dumps(model, indent=1).replace('"mode": "absolute"',
+                                                           '"mode": ThresholdsMode.Absolute')
+                path = os.path.join(tmp, name[:-5].replace("-", "_") + ".ts")
+                with open(path, "w") as f:
+                    f.write("import { Dashboard, ThresholdsMode } from '@grafana/schema';\n"
+                            "const d: Dashboard = %s;\nexport default d;\n" % text)
+                files.append(path)
+            tsc = os.path.join(GRAFANA_SCHEMA_DIR, "node_modules", "typescript", "bin", "tsc")
+            r = subprocess.run(["node", tsc, "--noEmit", "--strict", "--skipLibCheck",
+                                "--moduleResolution", "node"] + files, capture_output=True,
+                               text=True, timeout=180, cwd=tmp)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class TestDocs(unittest.TestCase):
     def test_doc_promql_uses_known_metrics(self):
         inv = opskit.load_inventory()
