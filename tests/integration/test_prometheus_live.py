@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -151,10 +152,13 @@ class Client:
             data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
             h = {"Content-Type": "application/json"} if data is not None else {}
             h.update(headers or {})
-            conn.request(method, path, body=data, headers=h)
-            r = conn.getresponse()
-            self.sent += 1
-            return r.status, r.read()
+            try:
+                conn.request(method, path, body=data, headers=h)
+                r = conn.getresponse()
+                self.sent += 1
+                return r.status, r.read()
+            except (socket.timeout, TimeoutError):
+                raise AssertionError("no answer to %s %s within %ds" % (method, path, timeout))
         finally:
             conn.close()
 
@@ -188,9 +192,13 @@ class TestPrometheusLive(unittest.TestCase):
         try:
             port = opskit.free_port()
             # cwd is the temporary directory, so the default ./data store lands there.
+            # Dev mode (no API tokens, open /metrics) whatever the caller's environment says.
+            env = {k: v for k, v in os.environ.items()
+                   if k not in ("TENSOR_WASM_API_TOKENS", "TENSOR_WASM_API_METRICS_TOKEN")}
             server = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:%d" % port,
-                                       "--workers", "1"], cwd=tmp, stdin=subprocess.DEVNULL,
-                                      stdout=server_log, stderr=subprocess.STDOUT)
+                                       "--workers", "1"], cwd=tmp, env=env,
+                                      stdin=subprocess.DEVNULL, stdout=server_log,
+                                      stderr=subprocess.STDOUT)
             base = "http://127.0.0.1:%d" % port
 
             def up():
