@@ -14,7 +14,7 @@ Runs in a thread of the test process (ThreadingHTTPServer); stop() shuts it down
 import http.server
 import threading
 
-# Bucket bounds of the contract: the seed bounds plus finer ones below 1 ms for HTTP.
+# Bucket bounds of the contract: those the SLOs rely on, plus finer ones below 1 ms for HTTP.
 HTTP_BUCKETS = [5e-06, 1e-05, 2.5e-05, 5e-05, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.025,
                 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 KERNEL_BUCKETS = [1e-05, 5e-05, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10]
