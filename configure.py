@@ -42,7 +42,7 @@ LLHTTP_INC = "/usr/share/include/llhttp"
 DEPS = {
     "build": ["build-essential", "clang", "lld", "ninja-build", "python3", "liburing-dev",
               "node-llhttp", "libxxhash-dev", "libjansson-dev", "libsqlite3-dev"],
-    "test": ["libcriterion-dev", "wabt", "valgrind", "libclang-rt-14-dev", "curl"],
+    "test": ["libcriterion-dev", "wabt", "valgrind", "libclang-rt-14-dev", "curl", "prometheus"],
     "guests": ["wasi-libc", "libclang-rt-14-dev-wasm32"],
 }
 
