@@ -369,6 +369,12 @@ static void histogram_setup(struct met_family *f, const struct met_family_spec *
 		while (b < s->nbounds && f->bound_ticks[b] < lo)
 			b++;
 		f->first_bucket[k] = (uint8_t)b;
+		uint32_t in_range = 0;
+		while (b + in_range < s->nbounds &&
+		       (k == 63 || f->bound_ticks[b + in_range] < (2ull << k)))
+			in_range++;
+		if (in_range > f->steps)
+			f->steps = in_range;
 	}
 }
 

@@ -55,6 +55,7 @@ struct met_family {
 	uint64_t ticks_per_unit;
 	uint64_t bound_ticks[MET_BUCKETS_MAX + 1]; /* [nbounds] = UINT64_MAX, the search sentinel */
 	uint8_t first_bucket[64]; /* first bucket whose bound is >= 2^k: where a search starts */
+	uint32_t steps;		  /* most bounds in one range [2^k, 2^(k+1)) */
 	char le[MET_BUCKETS_MAX][32];
 };
 
@@ -112,9 +113,11 @@ static inline void met_counter_add_(const struct met_family *f, uint32_t series,
 static inline uint32_t met_bucket_(const struct met_family *f, uint64_t ticks)
 {
 	uint32_t b = f->first_bucket[63 - __builtin_clzll(ticks | 1)];
-	/* At most the bounds inside one power-of-two range, and the sentinel stops the walk. */
-	while (ticks > f->bound_ticks[b])
-		b++;
+	/* The answer is at most `steps` (the most bounds inside one power-of-two range, 1 for
+	 * the usual 1-2.5-5 ladders) past the start. A fixed count of compare-and-add steps has no
+	 * data-dependent branch to mispredict; the UINT64_MAX sentinel keeps b <= nbounds. */
+	for (uint32_t i = 0; i < f->steps; i++)
+		b += ticks > f->bound_ticks[b];
 	return b;
 }
 
