@@ -9,6 +9,7 @@
  */
 #include "metrics/met_int.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,6 +363,7 @@ static void put_family(struct writer *w, const struct met_family *f)
 enum tw_err met_expose(struct met_registry *r, enum met_format fmt, struct met_buf *out)
 {
 	struct writer w = {.b = out, .om = fmt == MET_FORMAT_OPENMETRICS};
+	assert(r->sealed);
 	out->len = 0;
 	if (r->collect)
 		r->collect(r->collect_ctx);

@@ -78,7 +78,8 @@ static void *scraper(void *p)
 		cr_assert_geq(hr.count, last_count, "histogram count went backwards");
 		last_count = hr.count;
 		for (int i = 0; i < 6; i++) {
-			cr_assert_geq(hr.buckets[i], last_buckets[i], "bucket %d went backwards", i);
+			cr_assert_geq(hr.buckets[i], last_buckets[i], "bucket %d went backwards",
+				      i);
 			if (i)
 				cr_assert_geq(hr.buckets[i], hr.buckets[i - 1], "not cumulative");
 			last_buckets[i] = hr.buckets[i];

@@ -87,7 +87,8 @@ static void parse_labels(const char **pp, char *key, size_t cap, char *le, size_
 			cr_assert(*p && *p != '\n', "unterminated label value");
 			if (*p == '\\') {
 				p++;
-				cr_assert(*p == '\\' || *p == '"' || *p == 'n', "bad escape \\%c", *p);
+				cr_assert(*p == '\\' || *p == '"' || *p == 'n', "bad escape \\%c",
+					  *p);
 				value[v++] = *p == 'n' ? '\n' : *p;
 				p++;
 			} else {
@@ -147,7 +148,8 @@ static void check_line(struct checker *c, const char *line)
 		cr_assert(sscanf(line + 7, "%255s %1023[^\n]", name, rest) >= 1);
 		if (starts(line, "# HELP ")) {
 			for (size_t i = 0; i < c->nfamilies; i++)
-				cr_assert(strcmp(c->families[i], name) != 0, "family %s twice", name);
+				cr_assert(strcmp(c->families[i], name) != 0, "family %s twice",
+					  name);
 			cr_assert(c->nfamilies < 512);
 			snprintf(c->families[c->nfamilies++], 128, "%s", name);
 			snprintf(c->family, sizeof(c->family), "%s", name);
@@ -167,7 +169,8 @@ static void check_line(struct checker *c, const char *line)
 				  "TYPE without its HELP: %s", line);
 			snprintf(c->type, sizeof(c->type), "%s", rest);
 			cr_assert(strcmp(rest, "counter") == 0 || strcmp(rest, "gauge") == 0 ||
-				  strcmp(rest, "histogram") == 0, "type %s", rest);
+				      strcmp(rest, "histogram") == 0,
+				  "type %s", rest);
 			if (c->om && strcmp(rest, "counter") == 0)
 				cr_assert(!ends(name, strlen(name), "_total"),
 					  "OpenMetrics counter family named with _total: %s", name);
@@ -179,8 +182,8 @@ static void check_line(struct checker *c, const char *line)
 			cr_assert(c->saw_type && strcmp(name, c->family) == 0);
 			char suffix[80];
 			snprintf(suffix, sizeof(suffix), "_%s", rest);
-			cr_assert(ends(name, strlen(name), suffix), "unit %s not a suffix of %s", rest,
-				  name);
+			cr_assert(ends(name, strlen(name), suffix), "unit %s not a suffix of %s",
+				  rest, name);
 			snprintf(c->unit, sizeof(c->unit), "%s", rest);
 		}
 		return;
@@ -207,7 +210,8 @@ static void check_line(struct checker *c, const char *line)
 		  c->family);
 	if (strcmp(c->type, "histogram") == 0) {
 		cr_assert(strcmp(suffix, "_bucket") == 0 || strcmp(suffix, "_sum") == 0 ||
-			  strcmp(suffix, "_count") == 0, "histogram sample %s", name);
+			      strcmp(suffix, "_count") == 0,
+			  "histogram sample %s", name);
 		if (strcmp(suffix, "_bucket") == 0) {
 			cr_assert(le[0], "bucket without le: %s", line);
 			if (!c->hist_open || strcmp(c->hist_key, key) != 0) {
@@ -317,6 +321,20 @@ Test(met_shard, one_thread_per_shard)
 	cr_assert_eq(met_shard_current(), MET_SHARD_SHARED);
 }
 
+Test(met_shard, shards_do_not_share_cache_lines)
+{
+	struct met_registry *r = met_registry_new(3, 100);
+	struct met_family *f;
+	struct met_family_spec s = {.name = "a_total", .help = "h", .kind = MET_COUNTER};
+	cr_assert_eq(met_family_new(r, &s, &f), TW_ERR_OK);
+	cr_assert_eq(met_registry_seal(r), TW_ERR_OK);
+	/* One cell in use, yet each shard takes two whole lines (adjacent-line prefetch). */
+	cr_assert_eq((uintptr_t)r->cells % 128, 0);
+	cr_assert_eq(r->stride * sizeof(uint64_t) % 128, 0);
+	cr_assert_geq(r->stride, 16);
+	met_registry_free(r);
+}
+
 /* ---- dimensions ------------------------------------------------------------------------ */
 
 Test(met_dim, intern_overflow_and_sanitise)
@@ -354,8 +372,8 @@ Test(met_family, series_bound_is_enforced)
 	const char *name = "k";
 	struct met_dim *d = met_dim_new(r, &name, 1, 6, 0);
 	struct met_family *f;
-	struct met_family_spec s = {.name = "a_total", .help = "h", .kind = MET_COUNTER,
-				    .dims = {d}, .ndims = 1};
+	struct met_family_spec s = {
+	    .name = "a_total", .help = "h", .kind = MET_COUNTER, .dims = {d}, .ndims = 1};
 	cr_assert_eq(met_family_new(r, &s, &f), TW_ERR_OK);
 	s.name = "b_total";
 	cr_assert_eq(met_family_new(r, &s, &f), TW_ERR_FULL);
@@ -367,13 +385,17 @@ Test(met_family, series_bound_is_enforced)
 
 Test(met_histogram, bucket_search_matches_linear_search)
 {
-	static const double b[] = {1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4,
-				   .001, .0025, .005, .01,  .025,   .05,  .1,   .25,  .5,
-				   1,    2,     2.5,  5,    10};
+	static const double b[] = {1e-6, 2.5e-6, 5e-6,	1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4,
+				   5e-4, .001,	 .0025, .005, .01,    .025, .05,  .1,
+				   .25,	 .5,	 1,	2,    2.5,    5,    10};
 	struct met_registry *r = met_registry_new(1, 10);
 	struct met_family *f;
-	struct met_family_spec s = {.name = "x_seconds", .help = "h", .kind = MET_HISTOGRAM,
-				    .bounds = b, .nbounds = 23, .ticks_per_unit = 1000000000};
+	struct met_family_spec s = {.name = "x_seconds",
+				    .help = "h",
+				    .kind = MET_HISTOGRAM,
+				    .bounds = b,
+				    .nbounds = 23,
+				    .ticks_per_unit = 1000000000};
 	cr_assert_eq(met_family_new(r, &s, &f), TW_ERR_OK);
 	uint64_t probes[4096];
 	size_t n = 0;
@@ -441,10 +463,10 @@ static void small_build(struct small *s, bool sparse)
 				      .bounds = secs,
 				      .nbounds = 4,
 				      .ticks_per_unit = 1000000000};
-	struct met_family_spec inflight = {.name = "t_in_flight", .help = "In flight.",
-					   .kind = MET_GAUGE};
-	struct met_family_spec mem = {.name = "t_mem_bytes", .help = "Memory.", .unit = "bytes",
-				      .kind = MET_GAUGE_SET};
+	struct met_family_spec inflight = {
+	    .name = "t_in_flight", .help = "In flight.", .kind = MET_GAUGE};
+	struct met_family_spec mem = {
+	    .name = "t_mem_bytes", .help = "Memory.", .unit = "bytes", .kind = MET_GAUGE_SET};
 	cr_assert_eq(met_family_new(s->r, &req, &s->req), TW_ERR_OK);
 	cr_assert_eq(met_family_new(s->r, &lat, &s->lat), TW_ERR_OK);
 	cr_assert_eq(met_family_new(s->r, &inflight, &s->inflight), TW_ERR_OK);
@@ -470,34 +492,34 @@ Test(met_expose, text_golden)
 	cr_assert_eq(met_read_u64(s.req, 3), 7);
 	char *t = expose(s.r, MET_FORMAT_TEXT);
 	const char *want =
-		"# HELP t_requests_total Requests with a \\\\ and\\na newline.\n"
-		"# TYPE t_requests_total counter\n"
-		"t_requests_total{route=\"/a\",method=\"GET\",code=\"200\"} 0\n"
-		"t_requests_total{route=\"/a\",method=\"GET\",code=\"500\"} 0\n"
-		"t_requests_total{route=\"/b\\\\\\\"x\\\"\\nend\",method=\"POST\",code=\"200\"} 0\n"
-		"t_requests_total{route=\"/b\\\\\\\"x\\\"\\nend\",method=\"POST\",code=\"500\"} 7\n"
-		"# HELP t_latency_seconds Latency.\n"
-		"# TYPE t_latency_seconds histogram\n"
-		"t_latency_seconds_bucket{code=\"200\",le=\"0.001\"} 1\n"
-		"t_latency_seconds_bucket{code=\"200\",le=\"0.01\"} 2\n"
-		"t_latency_seconds_bucket{code=\"200\",le=\"0.1\"} 2\n"
-		"t_latency_seconds_bucket{code=\"200\",le=\"1\"} 2\n"
-		"t_latency_seconds_bucket{code=\"200\",le=\"+Inf\"} 3\n"
-		"t_latency_seconds_sum{code=\"200\"} 2.0025\n"
-		"t_latency_seconds_count{code=\"200\"} 3\n"
-		"t_latency_seconds_bucket{code=\"500\",le=\"0.001\"} 0\n"
-		"t_latency_seconds_bucket{code=\"500\",le=\"0.01\"} 0\n"
-		"t_latency_seconds_bucket{code=\"500\",le=\"0.1\"} 0\n"
-		"t_latency_seconds_bucket{code=\"500\",le=\"1\"} 0\n"
-		"t_latency_seconds_bucket{code=\"500\",le=\"+Inf\"} 0\n"
-		"t_latency_seconds_sum{code=\"500\"} 0\n"
-		"t_latency_seconds_count{code=\"500\"} 0\n"
-		"# HELP t_in_flight In flight.\n"
-		"# TYPE t_in_flight gauge\n"
-		"t_in_flight 3\n"
-		"# HELP t_mem_bytes Memory.\n"
-		"# TYPE t_mem_bytes gauge\n"
-		"t_mem_bytes 1500000000\n";
+	    "# HELP t_requests_total Requests with a \\\\ and\\na newline.\n"
+	    "# TYPE t_requests_total counter\n"
+	    "t_requests_total{route=\"/a\",method=\"GET\",code=\"200\"} 0\n"
+	    "t_requests_total{route=\"/a\",method=\"GET\",code=\"500\"} 0\n"
+	    "t_requests_total{route=\"/b\\\\\\\"x\\\"\\nend\",method=\"POST\",code=\"200\"} 0\n"
+	    "t_requests_total{route=\"/b\\\\\\\"x\\\"\\nend\",method=\"POST\",code=\"500\"} 7\n"
+	    "# HELP t_latency_seconds Latency.\n"
+	    "# TYPE t_latency_seconds histogram\n"
+	    "t_latency_seconds_bucket{code=\"200\",le=\"0.001\"} 1\n"
+	    "t_latency_seconds_bucket{code=\"200\",le=\"0.01\"} 2\n"
+	    "t_latency_seconds_bucket{code=\"200\",le=\"0.1\"} 2\n"
+	    "t_latency_seconds_bucket{code=\"200\",le=\"1\"} 2\n"
+	    "t_latency_seconds_bucket{code=\"200\",le=\"+Inf\"} 3\n"
+	    "t_latency_seconds_sum{code=\"200\"} 2.0025\n"
+	    "t_latency_seconds_count{code=\"200\"} 3\n"
+	    "t_latency_seconds_bucket{code=\"500\",le=\"0.001\"} 0\n"
+	    "t_latency_seconds_bucket{code=\"500\",le=\"0.01\"} 0\n"
+	    "t_latency_seconds_bucket{code=\"500\",le=\"0.1\"} 0\n"
+	    "t_latency_seconds_bucket{code=\"500\",le=\"1\"} 0\n"
+	    "t_latency_seconds_bucket{code=\"500\",le=\"+Inf\"} 0\n"
+	    "t_latency_seconds_sum{code=\"500\"} 0\n"
+	    "t_latency_seconds_count{code=\"500\"} 0\n"
+	    "# HELP t_in_flight In flight.\n"
+	    "# TYPE t_in_flight gauge\n"
+	    "t_in_flight 3\n"
+	    "# HELP t_mem_bytes Memory.\n"
+	    "# TYPE t_mem_bytes gauge\n"
+	    "t_mem_bytes 1500000000\n";
 	cr_assert_str_eq(t, want);
 	check_exposition(t, false);
 	free(t);
@@ -552,8 +574,8 @@ Test(met_expose, unpublished_dimension_values_are_not_exposed)
 	const char *name = "blueprint";
 	struct met_dim *d = met_dim_new(r, &name, 1, 4, MET_DIM_OVERFLOW);
 	struct met_family *f;
-	struct met_family_spec s = {.name = "x_total", .help = "h", .kind = MET_COUNTER,
-				    .dims = {d}, .ndims = 1};
+	struct met_family_spec s = {
+	    .name = "x_total", .help = "h", .kind = MET_COUNTER, .dims = {d}, .ndims = 1};
 	cr_assert_eq(met_family_new(r, &s, &f), TW_ERR_OK);
 	cr_assert_eq(met_registry_seal(r), TW_ERR_OK);
 	char *t = expose(r, MET_FORMAT_TEXT);
@@ -576,11 +598,20 @@ Test(met_expose, format_double)
 	struct {
 		double v;
 		const char *s;
-	} cases[] = {{0.001, "0.001"}, {1e-5, "1e-05"},   {2.5e-6, "2.5e-06"},
-		     {1, "1"},         {2.5, "2.5"},      {10, "10"},
-		     {0.1 + 0.2, "0.30000000000000004"},  {1.5e9, "1500000000"},
-		     {INFINITY, "+Inf"}, {-INFINITY, "-Inf"}, {NAN, "NaN"},
-		     {0, "0"},         {-3.25, "-3.25"},   {1e300, "1e+300"}};
+	} cases[] = {{0.001, "0.001"},
+		     {1e-5, "1e-05"},
+		     {2.5e-6, "2.5e-06"},
+		     {1, "1"},
+		     {2.5, "2.5"},
+		     {10, "10"},
+		     {0.1 + 0.2, "0.30000000000000004"},
+		     {1.5e9, "1500000000"},
+		     {INFINITY, "+Inf"},
+		     {-INFINITY, "-Inf"},
+		     {NAN, "NaN"},
+		     {0, "0"},
+		     {-3.25, "-3.25"},
+		     {1e300, "1e+300"}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		met_format_double(cases[i].v, b, sizeof(b));
 		cr_assert_str_eq(b, cases[i].s);
@@ -594,11 +625,11 @@ Test(met_expose, accept_negotiation)
 	cr_assert_eq(met_format_from_accept("*/*"), MET_FORMAT_TEXT);
 	cr_assert_eq(met_format_from_accept("text/plain;version=0.0.4"), MET_FORMAT_TEXT);
 	/* What Prometheus 2.x sends. */
-	cr_assert_eq(met_format_from_accept(
-			     "application/openmetrics-text;version=1.0.0,application/"
-			     "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;"
-			     "q=0.5,*/*;q=0.1"),
-		     MET_FORMAT_OPENMETRICS);
+	cr_assert_eq(
+	    met_format_from_accept("application/openmetrics-text;version=1.0.0,application/"
+				   "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;"
+				   "q=0.5,*/*;q=0.1"),
+	    MET_FORMAT_OPENMETRICS);
 	cr_assert_eq(met_format_from_accept("application/openmetrics-text; version=1.0.0; "
 					    "charset=utf-8"),
 		     MET_FORMAT_OPENMETRICS);
@@ -608,8 +639,7 @@ Test(met_expose, accept_negotiation)
 		     MET_FORMAT_TEXT, "only 1.0.0 is spoken");
 	cr_assert_eq(met_format_from_accept("text/plain, application/openmetrics-text;q=0.5"),
 		     MET_FORMAT_TEXT);
-	cr_assert_eq(met_format_from_accept("application/openmetrics-text;q=0"),
-		     MET_FORMAT_TEXT);
+	cr_assert_eq(met_format_from_accept("application/openmetrics-text;q=0"), MET_FORMAT_TEXT);
 	cr_assert_eq(met_format_from_accept("APPLICATION/OpenMetrics-Text ; q=0.9 , text/plain;"
 					    "q=0.8"),
 		     MET_FORMAT_OPENMETRICS);
@@ -622,12 +652,8 @@ Test(met_expose, accept_negotiation)
 /* ---- TensorWasm's families ------------------------------------------------------------- */
 
 static const struct met_http_route routes[] = {
-	{"GET", "/healthz"},
-	{"GET", "/metrics"},
-	{"POST", "/functions"},
-	{"GET", "/functions/:id"},
-	{"DELETE", "/functions/:id"},
-	{"POST", "/functions/:id/invoke"},
+    {"GET", "/healthz"},       {"GET", "/metrics"},	     {"POST", "/functions"},
+    {"GET", "/functions/:id"}, {"DELETE", "/functions/:id"}, {"POST", "/functions/:id/invoke"},
 };
 
 static void tw_init(void)
@@ -638,41 +664,41 @@ static void tw_init(void)
 
 /* Every family the dashboards and the issue list: all emitted before any traffic. */
 static const char *const inventory[] = {
-	"tensor_wasm_http_requests_total",
-	"tensor_wasm_http_request_duration_seconds",
-	"tensor_wasm_http_requests_in_flight",
-	"tensor_wasm_active_instances",
-	"tensor_wasm_instance_spawns_total",
-	"tensor_wasm_instance_terminations_total",
-	"tensor_wasm_kernel_dispatches_total",
-	"tensor_wasm_kernel_latency_seconds",
-	"tensor_wasm_offload_success_total",
-	"tensor_wasm_offload_fallback_total",
-	"tensor_wasm_gpu_memory_used_bytes",
-	"tensor_wasm_gpu_memory_bytes_per_tenant",
-	"tensor_wasm_gpu_memory_total_bytes",
-	"tensor_wasm_gpu_devices",
-	"tensor_wasm_jobs_active",
-	"tensor_wasm_build_info",
-	"tensor_wasm_snapshot_capture_seconds",
-	"tensor_wasm_snapshot_restore_seconds",
-	"tensor_wasm_snapshot_disk_round_trip_seconds",
-	"tensor_wasm_jit_cache_warm_hit_total",
-	"tensor_wasm_jit_cache_cold_miss_then_insert_total",
-	"tensor_wasm_jit_emit_text_seconds",
-	"tensor_wasm_backpressure_permits_used",
-	"tensor_wasm_backpressure_permits_available",
-	"tensor_wasm_auth_denials_total",
-	"tensor_wasm_rate_limited_total",
-	"tensor_wasm_guest_traps_total",
-	"tensor_wasm_modules_rejected_total",
-	"tensor_wasm_ptx_rejected_total",
-	"process_cpu_seconds_total",
-	"process_resident_memory_bytes",
-	"process_virtual_memory_bytes",
-	"process_open_fds",
-	"process_max_fds",
-	"process_start_time_seconds",
+    "tensor_wasm_http_requests_total",
+    "tensor_wasm_http_request_duration_seconds",
+    "tensor_wasm_http_requests_in_flight",
+    "tensor_wasm_active_instances",
+    "tensor_wasm_instance_spawns_total",
+    "tensor_wasm_instance_terminations_total",
+    "tensor_wasm_kernel_dispatches_total",
+    "tensor_wasm_kernel_latency_seconds",
+    "tensor_wasm_offload_success_total",
+    "tensor_wasm_offload_fallback_total",
+    "tensor_wasm_gpu_memory_used_bytes",
+    "tensor_wasm_gpu_memory_bytes_per_tenant",
+    "tensor_wasm_gpu_memory_total_bytes",
+    "tensor_wasm_gpu_devices",
+    "tensor_wasm_jobs_active",
+    "tensor_wasm_build_info",
+    "tensor_wasm_snapshot_capture_seconds",
+    "tensor_wasm_snapshot_restore_seconds",
+    "tensor_wasm_snapshot_disk_round_trip_seconds",
+    "tensor_wasm_jit_cache_warm_hit_total",
+    "tensor_wasm_jit_cache_cold_miss_then_insert_total",
+    "tensor_wasm_jit_emit_text_seconds",
+    "tensor_wasm_backpressure_permits_used",
+    "tensor_wasm_backpressure_permits_available",
+    "tensor_wasm_auth_denials_total",
+    "tensor_wasm_rate_limited_total",
+    "tensor_wasm_guest_traps_total",
+    "tensor_wasm_modules_rejected_total",
+    "tensor_wasm_ptx_rejected_total",
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "process_virtual_memory_bytes",
+    "process_open_fds",
+    "process_max_fds",
+    "process_start_time_seconds",
 };
 
 Test(met_tw, every_family_is_emitted_with_a_sample)
@@ -701,9 +727,9 @@ Test(met_tw, every_family_is_emitted_with_a_sample)
 			    "method=\"GET\",status=\"200\",le=\"2.5\"} 0\n"));
 	/* The dashboards' bucket boundaries are all there. */
 	const char *http_le[] = {"0.001", "0.005", "0.01", "0.025", "0.05", "0.1",
-				 "0.25",  "0.5",   "1",    "2.5",   "5",    "10"};
+				 "0.25",  "0.5",   "1",	   "2.5",   "5",    "10"};
 	const char *kern_le[] = {"1e-05", "5e-05", "0.0001", "0.0005", "0.001", "0.005", "0.01",
-				 "0.05",  "0.1",   "0.5",    "1",      "2",     "5",     "10"};
+				 "0.05",  "0.1",   "0.5",    "1",      "2",	"5",	 "10"};
 	for (size_t i = 0; i < 12; i++) {
 		char want[200];
 		snprintf(want, sizeof(want), "status=\"200\",le=\"%s\"}", http_le[i]);
@@ -792,17 +818,20 @@ Test(met_tw, updates_reach_their_series)
 	cr_assert_eq(sample_value(t, "tensor_wasm_active_instances{tenant=\"1001\"} "), 2);
 	cr_assert_eq(sample_value(t, "tensor_wasm_kernel_dispatches_total{tenant=\"1002\"} "), 1);
 	cr_assert_eq(sample_value(t, "tensor_wasm_rate_limited_total{tenant=\"1002\"} "), 1);
-	cr_assert_eq(sample_value(t, "tensor_wasm_gpu_memory_bytes_per_tenant{tenant_id=\"1001\"} "),
-		     4096);
-	cr_assert_eq(sample_value(t, "tensor_wasm_auth_denials_total{reason=\"invalid_auth\"} "), 1);
+	cr_assert_eq(
+	    sample_value(t, "tensor_wasm_gpu_memory_bytes_per_tenant{tenant_id=\"1001\"} "), 4096);
+	cr_assert_eq(sample_value(t, "tensor_wasm_auth_denials_total{reason=\"invalid_auth\"} "),
+		     1);
 	cr_assert_eq(sample_value(t, "tensor_wasm_auth_denials_total{reason=\"other\"} "), 1);
-	cr_assert_eq(sample_value(t, "tensor_wasm_guest_traps_total{kind=\"memory_out_of_bounds\"} "),
-		     1);
-	cr_assert_eq(sample_value(t, "tensor_wasm_modules_rejected_total{reason=\"malformed_wasm\"} "),
-		     1);
+	cr_assert_eq(
+	    sample_value(t, "tensor_wasm_guest_traps_total{kind=\"memory_out_of_bounds\"} "), 1);
+	cr_assert_eq(
+	    sample_value(t, "tensor_wasm_modules_rejected_total{reason=\"malformed_wasm\"} "), 1);
 	cr_assert_eq(sample_value(t, "tensor_wasm_offload_fallback_total{reason=\"no_gpu\"} "), 1);
-	cr_assert_eq(sample_value(t, "tensor_wasm_ptx_rejected_total{reason=\"malformed_ptx\"} "), 1);
-	cr_assert_eq(sample_value(t, "tensor_wasm_kernel_latency_seconds_bucket{le=\"5e-05\"} "), 1);
+	cr_assert_eq(sample_value(t, "tensor_wasm_ptx_rejected_total{reason=\"malformed_ptx\"} "),
+		     1);
+	cr_assert_eq(sample_value(t, "tensor_wasm_kernel_latency_seconds_bucket{le=\"5e-05\"} "),
+		     1);
 	cr_assert_eq(sample_value(t, "tensor_wasm_kernel_latency_seconds_bucket{le=\"2.5e-05\"} "),
 		     0);
 	cr_assert_eq(sample_value(t, "tensor_wasm_gpu_memory_used_bytes "), 1 << 20);

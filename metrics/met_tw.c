@@ -8,6 +8,7 @@
  */
 #include "metrics/met_tw.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -185,6 +186,7 @@ static struct met_dim *list_dim(struct met_registry *r, const char *name, const 
 static struct met_dim *err_dim(struct met_registry *r, const enum tw_err *errs, uint32_t n)
 {
 	const char *names[8];
+	assert(n < 8);
 	for (uint32_t i = 0; i < n; i++)
 		names[i] = tw_err_str(errs[i]);
 	names[n] = "other";
