@@ -272,7 +272,11 @@ static enum tw_err build_dims(struct met_registry *r, const struct met_tw_config
 	for (int i = 0; i < 6; i++)
 		if (!reasons[i])
 			return TW_ERR_NOMEM;
-	const char *biv[] = {TW_VERSION, TW_GIT_SHA, compiler_str(),
+	char compiler[MET_VALUE_BYTES_MAX];
+	size_t cn = (size_t)snprintf(compiler, sizeof(compiler), "%s", compiler_str());
+	while (cn > 0 && compiler[cn - 1] == ' ') /* __clang_version__ ends with a space */
+		compiler[--cn] = 0;
+	const char *biv[] = {TW_VERSION, TW_GIT_SHA, compiler,
 			     c->build_profile ? c->build_profile : TW_BUILD_MODE, target_str()};
 	if (met_dim_intern(reasons[5], biv) != 0)
 		return TW_ERR_NOMEM;
