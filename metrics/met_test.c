@@ -718,6 +718,7 @@ Test(met_tw, every_family_is_emitted_with_a_sample)
 		cr_assert(p, "no sample of %s", inventory[i]);
 	}
 	cr_assert(strstr(t, "tensor_wasm_build_info{version=\"" TW_VERSION "\",git_sha=\""));
+	cr_assert_null(strstr(t, " \",profile=\""), "no trailing space in the compiler label");
 	cr_assert(strstr(t, "tensor_wasm_http_requests_total{route=\"/functions/:id/invoke\","
 			    "method=\"POST\",status=\"200\"} 0\n"));
 	cr_assert(strstr(t, "tensor_wasm_active_instances{tenant=\"other\"} 0\n"));
