@@ -138,6 +138,31 @@
 #define TW_METRIC_SERIES_MAX 8192
 #endif
 
+/* Route templates the HTTP metrics know (the router's table). Each (route, method) row times the
+ * status codes the metrics distinguish (36) is a series of the request counter and of the latency
+ * histogram, so this bounds the biggest families. */
+#ifndef TW_METRIC_ROUTES_MAX
+#define TW_METRIC_ROUTES_MAX 64
+#endif
+
+/* Tenants that get their own label value in per-tenant families; later ones are counted under
+ * tenant="other". Tenants are few per server in practice; a bound keeps a tenant-creation loop
+ * from exploding the series count. */
+#ifndef TW_METRIC_TENANTS_MAX
+#define TW_METRIC_TENANTS_MAX 64
+#endif
+
+/* JIT blueprints with their own label value in tensor_wasm_jit_emit_text_seconds; later ones are
+ * counted under blueprint="other". */
+#ifndef TW_METRIC_BLUEPRINTS_MAX
+#define TW_METRIC_BLUEPRINTS_MAX 64
+#endif
+
+/* GPU devices described by tensor_wasm_gpu_device_info. */
+#ifndef TW_METRIC_GPU_DEVICES_MAX
+#define TW_METRIC_GPU_DEVICES_MAX 16
+#endif
+
 /* ---- logging ---------------------------------------------------------------------------- */
 
 /* One formatted log line; longer ones are cut and marked. */
@@ -154,5 +179,9 @@ _Static_assert(TW_WASM_PAGES_MAX <= 65536, "wasm32 has at most 65536 pages");
 _Static_assert(TW_HTTP_HEADER_TIMEOUT_MS <= TW_HTTP_IDLE_TIMEOUT_MS,
 	       "a request head must not be given longer than an idle connection");
 _Static_assert(TW_WORKERS_MAX >= 1, "at least one worker");
+_Static_assert((TW_METRIC_ROUTES_MAX + 8) * 36 * 2 + TW_METRIC_ROUTES_MAX + 8 +
+		       6 * (TW_METRIC_TENANTS_MAX + 1) + TW_METRIC_BLUEPRINTS_MAX + 1 +
+		       TW_METRIC_GPU_DEVICES_MAX + 64 <= TW_METRIC_SERIES_MAX,
+	       "metrics: the families' label sets must fit in the series bound");
 
 #endif
