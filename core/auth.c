@@ -1,24 +1,13 @@
 /* auth.c — token table and constant-time checks; see auth.h. */
 #include "core/auth.h"
 
+#include "core/ct.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-bool tw_consttime_equal(const void *a, size_t alen, const void *b, size_t blen, size_t cap)
-{
-	const volatile unsigned char *pa = a, *pb = b;
-	unsigned char diff = (unsigned char)(alen != blen) | (unsigned char)(alen > cap);
-	for (size_t i = 0; i < cap; i++) {
-		/* Read within bounds only; the mask keeps the work identical for every i. */
-		unsigned char x = i < alen ? pa[i] : 0;
-		unsigned char y = i < blen ? pb[i] : 0;
-		diff |= (unsigned char)(x ^ y);
-	}
-	return diff == 0;
-}
 
 static bool is_sep(char c)
 {
@@ -115,8 +104,7 @@ const struct tw_auth_token *tw_auth_check(const struct tw_auth *a, const char *p
 	const struct tw_auth_token *found = NULL;
 	for (uint32_t i = 0; i < a->ntokens; i++) {
 		const struct tw_auth_token *t = &a->tokens[i];
-		bool eq = tw_consttime_equal(t->secret, t->len, presented, n,
-					     TW_AUTH_TOKEN_BYTES_MAX);
+		bool eq = tw_ct_equal(presented, n, t->secret, t->len);
 		/* No early exit: every token is compared whatever matched. */
 		found = eq && !found ? t : found;
 	}

@@ -9,8 +9,9 @@
  * tenant list of the entry before it ("a:tenant=1,2,b:tenant=*" is two entries). Tokens are
  * 1..TW_AUTH_TOKEN_BYTES_MAX printable characters without ':', ',', ';' or whitespace.
  *
- * Checking a presented token compares it against every configured token in time that depends
- * only on the number of tokens, never on their contents or on where a mismatch is.
+ * Checking a presented token compares it against every configured token (core/ct.h) in time
+ * that depends only on the number of tokens and the presented length, never on their contents or
+ * on where a mismatch is.
  *
  * The table is built once at start-up and read-only afterwards (shared by all workers).
  */
@@ -61,9 +62,5 @@ const struct tw_auth_token *tw_auth_check(const struct tw_auth *a, const char *p
 
 /* May this token act for `tenant`? */
 bool tw_auth_allows(const struct tw_auth_token *t, uint64_t tenant);
-
-/* Compare two byte strings of possibly different lengths in time that depends only on
- * `cap` (the longest allowed length). */
-bool tw_consttime_equal(const void *a, size_t alen, const void *b, size_t blen, size_t cap);
 
 #endif

@@ -67,14 +67,3 @@ Test(auth, bad_specs_do_not_echo_secrets)
 	cr_assert(!tw_auth_enabled(a));
 	free(a);
 }
-
-Test(auth, consttime_equal)
-{
-	cr_assert(tw_consttime_equal("abc", 3, "abc", 3, 16));
-	cr_assert(!tw_consttime_equal("abc", 3, "abd", 3, 16));
-	cr_assert(!tw_consttime_equal("abc", 3, "abc\0", 4, 16), "length counts");
-	cr_assert(!tw_consttime_equal("abc", 3, "ab", 2, 16));
-	cr_assert(tw_consttime_equal("", 0, "", 0, 16));
-	cr_assert(!tw_consttime_equal("aaaaaaaaaaaaaaaaaaaa", 20, "aaaaaaaaaaaaaaaaaaaa", 20, 16),
-		  "longer than the cap never matches");
-}
