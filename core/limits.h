@@ -145,6 +145,25 @@
 #define TW_LOG_LINE_BYTES_MAX 2048
 #endif
 
+/* ---- benchmarks ------------------------------------------------------------------------- */
+
+/* Samples one wall-clock benchmark run may take (--samples). Criterion's 100 is plenty for a
+ * slope and its bootstrap; a cap keeps the JSON files and the resampling cost small. */
+#ifndef TW_BENCH_SAMPLES_MAX
+#define TW_BENCH_SAMPLES_MAX 1000
+#endif
+
+/* Bootstrap resamples per interval (--resamples). 100k costs well under a second at the sample
+ * cap; more adds nothing visible at two significant digits. */
+#ifndef TW_BENCH_RESAMPLES_MAX
+#define TW_BENCH_RESAMPLES_MAX 100000
+#endif
+
+/* Longest benchmark id; ids become paths under build/bench/. */
+#ifndef TW_BENCH_ID_BYTES_MAX
+#define TW_BENCH_ID_BYTES_MAX 128
+#endif
+
 /* ---- relations -------------------------------------------------------------------------- */
 
 _Static_assert((TW_INBOX_SLOTS & (TW_INBOX_SLOTS - 1)) == 0, "inbox slots: power of two");
@@ -154,5 +173,6 @@ _Static_assert(TW_WASM_PAGES_MAX <= 65536, "wasm32 has at most 65536 pages");
 _Static_assert(TW_HTTP_HEADER_TIMEOUT_MS <= TW_HTTP_IDLE_TIMEOUT_MS,
 	       "a request head must not be given longer than an idle connection");
 _Static_assert(TW_WORKERS_MAX >= 1, "at least one worker");
+_Static_assert(TW_BENCH_SAMPLES_MAX >= 10, "a slope needs a handful of samples");
 
 #endif
