@@ -559,6 +559,9 @@ def write_ninja(args, cc, have):
     man["fuzz"] = fuzzers
     write_if_changed(manifest_path, json.dumps(man, indent=1) + "\n")
     write_if_changed(os.path.join(ROOT, "build.ninja"), n.text())
+    # Always newer than its inputs afterwards, even when unchanged: a watched folder whose mtime
+    # moved without a new file (an editor saving by rename) would otherwise re-run this forever.
+    os.utime(os.path.join(ROOT, "build.ninja"))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -405,7 +405,7 @@ static void compare_with_base(const struct options *o, const char *base_path, st
 
 static void put_ci(FILE *f, const char *name, const struct bench_ci *c, const char *tail)
 {
-	fprintf(f, "  \"%s\": {\"point\": %.6g, \"lo\": %.6g, \"hi\": %.6g}%s\n", name, c->point,
+	fprintf(f, "    \"%s\": {\"point\": %.6g, \"lo\": %.6g, \"hi\": %.6g}%s\n", name, c->point,
 		c->lo, c->hi, tail);
 }
 
@@ -468,8 +468,8 @@ static int write_json(const char *path, const struct options *o, const struct re
 	for (uint32_t i = 0; i < r->n; i++)
 		fprintf(f, "%s%u", i ? ", " : "", r->classes[i]);
 	fprintf(f, "]\n  },\n  \"estimates\": {\n");
-	put_ci(f, "  slope_ns", &r->slope, ",");
-	put_ci(f, "  mean_ns", &r->mean, ",");
+	put_ci(f, "slope_ns", &r->slope, ",");
+	put_ci(f, "mean_ns", &r->mean, ",");
 	fprintf(f, "    \"median_ns\": %.6g,\n    \"mad_ns\": %.6g,\n    \"std_dev_ns\": %.6g,\n"
 		   "    \"r2\": %.6f\n  },\n",
 		r->median, r->mad, r->stddev, r->r2);
