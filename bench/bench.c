@@ -95,6 +95,9 @@ struct result {
 	struct bench_ci change;
 	double base_slope;
 	const char *verdict;
+	double *latency; /* latency_n single-iteration times, sorted after estimate() */
+	uint32_t latency_n;
+	double p50, p95, p99, p999;
 };
 
 static char machine_desc[256];
@@ -264,6 +267,7 @@ static void result_free(struct result *r)
 	free(r->ns);
 	free(r->per_iter);
 	free(r->classes);
+	free(r->latency);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -306,6 +310,17 @@ static enum tw_err measure(const struct bench_def *d, struct bench_state *st,
 		r->ns[i] = (double)time_iters(d, st, k);
 		r->per_iter[i] = r->ns[i] / (double)k;
 	}
+	if (d->latency_samples) {
+		uint32_t m = d->latency_samples;
+		if (m > TW_BENCH_LATENCY_SAMPLES_MAX)
+			m = TW_BENCH_LATENCY_SAMPLES_MAX;
+		r->latency = calloc(m, sizeof(double));
+		if (!r->latency)
+			return TW_ERR_NOMEM;
+		for (uint32_t i = 0; i < m; i++)
+			r->latency[i] = (double)time_iters(d, st, 1);
+		r->latency_n = m;
+	}
 	return TW_ERR_OK;
 }
 
@@ -325,6 +340,13 @@ static enum tw_err estimate(const struct options *o, struct result *r)
 		return err;
 	r->stddev = bench_stats_stddev(r->per_iter, r->n);
 	r->r2 = bench_stats_r2(r->iters, r->ns, r->n, r->slope.point);
+	if (r->latency_n) {
+		bench_stats_sort(r->latency, r->latency_n);
+		r->p50 = bench_stats_quantile_sorted(r->latency, r->latency_n, 0.50);
+		r->p95 = bench_stats_quantile_sorted(r->latency, r->latency_n, 0.95);
+		r->p99 = bench_stats_quantile_sorted(r->latency, r->latency_n, 0.99);
+		r->p999 = bench_stats_quantile_sorted(r->latency, r->latency_n, 0.999);
+	}
 	return bench_stats_tukey(r->per_iter, r->n, &r->outliers, r->classes);
 }
 
@@ -480,6 +502,14 @@ static int write_json(const char *path, const struct options *o, const struct re
 		   "%.6g]},\n",
 		q->n_low_severe, q->n_low_mild, q->n_high_mild, q->n_high_severe, q->low_severe,
 		q->low_mild, q->high_mild, q->high_severe);
+	if (r->latency_n)
+		fprintf(f, "  \"latency\": {\"samples\": %u, \"p50_ns\": %.6g, \"p95_ns\": %.6g, "
+			   "\"p99_ns\": %.6g, \"p999_ns\": %.6g, \"min_ns\": %.6g, "
+			   "\"max_ns\": %.6g},\n",
+			r->latency_n, r->p50, r->p95, r->p99, r->p999, r->latency[0],
+			r->latency[r->latency_n - 1]);
+	else
+		fprintf(f, "  \"latency\": null,\n");
 	if (r->have_change) {
 		fprintf(f, "  \"change\": {\"base_slope_ns\": %.6g, \"rel\": {\"point\": %.6g, "
 			   "\"lo\": %.6g, \"hi\": %.6g}, \"significant\": %s, \"verdict\": \"%s\"}\n",
@@ -528,6 +558,14 @@ static void report(const struct result *r)
 			r->change.lo * 100, r->change.point * 100, r->change.hi * 100, r->verdict);
 	fprintf(stderr, "%-24s median %s, MAD %s, R² %.4f\n", "",
 		fmt_time(r->median, a, sizeof(a)), fmt_time(r->mad, b, sizeof(b)), r->r2);
+	if (r->latency_n) {
+		char e[32], g[32];
+		fprintf(stderr, "%-24s latency: p50 %s, p95 %s, p99 %s, p99.9 %s, max %s (%u single "
+				"iterations)\n",
+			"", fmt_time(r->p50, a, sizeof(a)), fmt_time(r->p95, b, sizeof(b)),
+			fmt_time(r->p99, c, sizeof(c)), fmt_time(r->p999, e, sizeof(e)),
+			fmt_time(r->latency[r->latency_n - 1], g, sizeof(g)), r->latency_n);
+	}
 	const struct bench_outliers *q = &r->outliers;
 	uint32_t total = bench_outliers_total(q);
 	if (total) {

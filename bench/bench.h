@@ -59,6 +59,11 @@ struct bench_def {
 	 * one is twice as many. 0 means 200. Lower it for benchmarks whose iteration costs more
 	 * than ~100k instructions, so the gate stays within its time budget. */
 	uint64_t callgrind_iters;
+	/* When non-zero: after the slope samples, time this many single iterations one by one and
+	 * report their p50/p95/p99/p99.9/max (tail latency, for end-to-end benchmarks; 10,000 or
+	 * more for a meaningful p99.9). Each sample includes one clock read (~20-30 ns), so use it
+	 * for operations of microseconds, not nanoseconds. At most TW_BENCH_LATENCY_SAMPLES_MAX. */
+	uint32_t latency_samples;
 	const char *file;           /* where BENCH was written; filled in by the macro */
 	int line;
 };
@@ -68,7 +73,8 @@ struct bench_def {
 
 /*
  * BENCH(id, fn[, .field = value ...]): register a benchmark. Optional fields are designated
- * initialisers of struct bench_def (.setup, .teardown, .bytes_per_iter, .callgrind_iters).
+ * initialisers of struct bench_def (.setup, .teardown, .bytes_per_iter, .callgrind_iters,
+ * .latency_samples).
  * Use at file scope, at most once per source line.
  */
 #define BENCH(id_, ...)                                                                   \

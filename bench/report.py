@@ -258,6 +258,13 @@ def render(runs):
                        html.escape(text),
                        " (base slope %s)" % fmt_time(run["change"]["base_slope_ns"])
                        if run.get("change") else ""))
+        lat = run.get("latency")
+        if lat:
+            out.append("<p>latency of single iterations (%d): p50 %s, p95 %s, p99 %s, "
+                       "p99.9 %s, max %s</p>" % (lat["samples"], fmt_time(lat["p50_ns"]),
+                                                 fmt_time(lat["p95_ns"]), fmt_time(lat["p99_ns"]),
+                                                 fmt_time(lat["p999_ns"]),
+                                                 fmt_time(lat["max_ns"])))
         out.append("<div class=plots>%s%s</div></div>" % (samples_plot(run, base),
                                                           per_iter_plot(run, base)))
     if not runs:

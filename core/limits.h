@@ -159,6 +159,12 @@
 #define TW_BENCH_RESAMPLES_MAX 100000
 #endif
 
+/* Single-iteration latency samples one benchmark may ask for (.latency_samples): enough for a
+ * p99.99 with a hundred samples above it, at 8 bytes each. */
+#ifndef TW_BENCH_LATENCY_SAMPLES_MAX
+#define TW_BENCH_LATENCY_SAMPLES_MAX 1000000
+#endif
+
 /* Longest benchmark id; ids become paths under build/bench/. */
 #ifndef TW_BENCH_ID_BYTES_MAX
 #define TW_BENCH_ID_BYTES_MAX 128
