@@ -25,6 +25,7 @@
  */
 #include "bench/bench.h"
 
+#include <alloca.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
@@ -65,7 +66,7 @@ extern const struct bench_def *const __stop_tw_bench_defs[] __attribute__((weak)
 #define BENCH_NOISE_DEFAULT 0.02 /* changes smaller than 2% are reported as noise */
 #define BENCH_CONFIDENCE 0.95
 #define BENCH_SEED 0x7477626e63680001ull /* fixed: the same samples give the same interval */
-#define BENCH_ITERS_MAX (1ull << 40) /* bounds the warm-up's doubling */
+#define BENCH_ITERS_MAX (1ull << 40)	 /* bounds the warm-up's doubling */
 
 struct options {
 	uint64_t warm_up_ns;
@@ -121,8 +122,9 @@ static bool id_valid(const char *id)
 		return false;
 	for (const char *p = id; *p; p++) {
 		char c = *p;
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '_' || c == '-' || c == '.' || c == '/' || c == '+';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' || c == '/' ||
+			  c == '+';
 		if (!ok)
 			return false;
 	}
@@ -142,8 +144,9 @@ static long registry(const struct bench_def ***out)
 	qsort(defs, n, sizeof(*defs), cmp_def);
 	for (size_t i = 0; i < n; i++) {
 		if (!id_valid(defs[i]->id) || !defs[i]->fn) {
-			fprintf(stderr, "bench: %s:%d: invalid benchmark id %s (allowed: "
-					"[A-Za-z0-9_.+-] in '/'-separated parts)\n",
+			fprintf(stderr,
+				"bench: %s:%d: invalid benchmark id %s (allowed: "
+				"[A-Za-z0-9_.+-] in '/'-separated parts)\n",
 				defs[i]->file, defs[i]->line, defs[i]->id);
 			free(defs);
 			return -1;
@@ -331,8 +334,8 @@ static enum tw_err estimate(const struct options *o, struct result *r)
 				   BENCH_SEED, &r->slope);
 	if (err)
 		return err;
-	err = bench_stats_mean_ci(r->per_iter, r->n, o->resamples, BENCH_CONFIDENCE,
-				  BENCH_SEED + 1, &r->mean);
+	err = bench_stats_mean_ci(r->per_iter, r->n, o->resamples, BENCH_CONFIDENCE, BENCH_SEED + 1,
+				  &r->mean);
 	if (err)
 		return err;
 	err = bench_stats_median_mad(r->per_iter, r->n, &r->median, &r->mad);
@@ -408,8 +411,8 @@ static void compare_with_base(const struct options *o, const char *base_path, st
 	size_t bn = 0;
 	if (!load_samples(base_path, &bx, &by, &bn))
 		return;
-	if (bench_stats_change_ci(r->iters, r->ns, r->n, bx, by, bn, o->resamples,
-				  BENCH_CONFIDENCE, BENCH_SEED + 2, &r->change) == TW_ERR_OK) {
+	if (bench_stats_change_ci(r->iters, r->ns, r->n, bx, by, bn, o->resamples, BENCH_CONFIDENCE,
+				  BENCH_SEED + 2, &r->change) == TW_ERR_OK) {
 		r->have_change = true;
 		r->base_slope = bench_stats_slope(bx, by, bn);
 		if (r->change.lo <= 0 && r->change.hi >= 0)
@@ -475,8 +478,9 @@ static int write_json(const char *path, const struct options *o, const struct re
 	fprintf(f, ",\n  \"machine\": ");
 	put_string(f, machine_desc);
 	fprintf(f, ",\n  \"unix_time\": %lld,\n", (long long)time(NULL));
-	fprintf(f, "  \"config\": {\"warm_up_ms\": %.0f, \"measure_ms\": %.0f, \"samples\": %u, "
-		   "\"resamples\": %u, \"confidence\": %.2f, \"noise\": %.4f},\n",
+	fprintf(f,
+		"  \"config\": {\"warm_up_ms\": %.0f, \"measure_ms\": %.0f, \"samples\": %u, "
+		"\"resamples\": %u, \"confidence\": %.2f, \"noise\": %.4f},\n",
 		(double)o->warm_up_ns / 1e6, (double)o->measure_ns / 1e6, o->samples, o->resamples,
 		BENCH_CONFIDENCE, o->noise);
 	fprintf(f, "  \"bytes_per_iter\": %llu,\n", (unsigned long long)d->bytes_per_iter);
@@ -492,27 +496,31 @@ static int write_json(const char *path, const struct options *o, const struct re
 	fprintf(f, "]\n  },\n  \"estimates\": {\n");
 	put_ci(f, "slope_ns", &r->slope, ",");
 	put_ci(f, "mean_ns", &r->mean, ",");
-	fprintf(f, "    \"median_ns\": %.6g,\n    \"mad_ns\": %.6g,\n    \"std_dev_ns\": %.6g,\n"
-		   "    \"r2\": %.6f\n  },\n",
+	fprintf(f,
+		"    \"median_ns\": %.6g,\n    \"mad_ns\": %.6g,\n    \"std_dev_ns\": %.6g,\n"
+		"    \"r2\": %.6f\n  },\n",
 		r->median, r->mad, r->stddev, r->r2);
 	const struct bench_outliers *q = &r->outliers;
-	fprintf(f, "  \"outliers\": {\"classes\": [\"none\", \"low severe\", \"low mild\", "
-		   "\"high mild\", \"high severe\"], \"low_severe\": %u, \"low_mild\": %u, "
-		   "\"high_mild\": %u, \"high_severe\": %u, \"fences_ns\": [%.6g, %.6g, %.6g, "
-		   "%.6g]},\n",
+	fprintf(f,
+		"  \"outliers\": {\"classes\": [\"none\", \"low severe\", \"low mild\", "
+		"\"high mild\", \"high severe\"], \"low_severe\": %u, \"low_mild\": %u, "
+		"\"high_mild\": %u, \"high_severe\": %u, \"fences_ns\": [%.6g, %.6g, %.6g, "
+		"%.6g]},\n",
 		q->n_low_severe, q->n_low_mild, q->n_high_mild, q->n_high_severe, q->low_severe,
 		q->low_mild, q->high_mild, q->high_severe);
 	if (r->latency_n)
-		fprintf(f, "  \"latency\": {\"samples\": %u, \"p50_ns\": %.6g, \"p95_ns\": %.6g, "
-			   "\"p99_ns\": %.6g, \"p999_ns\": %.6g, \"min_ns\": %.6g, "
-			   "\"max_ns\": %.6g},\n",
+		fprintf(f,
+			"  \"latency\": {\"samples\": %u, \"p50_ns\": %.6g, \"p95_ns\": %.6g, "
+			"\"p99_ns\": %.6g, \"p999_ns\": %.6g, \"min_ns\": %.6g, "
+			"\"max_ns\": %.6g},\n",
 			r->latency_n, r->p50, r->p95, r->p99, r->p999, r->latency[0],
 			r->latency[r->latency_n - 1]);
 	else
 		fprintf(f, "  \"latency\": null,\n");
 	if (r->have_change) {
-		fprintf(f, "  \"change\": {\"base_slope_ns\": %.6g, \"rel\": {\"point\": %.6g, "
-			   "\"lo\": %.6g, \"hi\": %.6g}, \"significant\": %s, \"verdict\": \"%s\"}\n",
+		fprintf(f,
+			"  \"change\": {\"base_slope_ns\": %.6g, \"rel\": {\"point\": %.6g, "
+			"\"lo\": %.6g, \"hi\": %.6g}, \"significant\": %s, \"verdict\": \"%s\"}\n",
 			r->base_slope, r->change.point, r->change.lo, r->change.hi,
 			(r->change.lo > 0 || r->change.hi < 0) ? "true" : "false", r->verdict);
 	} else {
@@ -556,12 +564,13 @@ static void report(const struct result *r)
 	if (r->have_change)
 		fprintf(stderr, "%-24s change: [%+.2f%% %+.2f%% %+.2f%%] %s\n", "",
 			r->change.lo * 100, r->change.point * 100, r->change.hi * 100, r->verdict);
-	fprintf(stderr, "%-24s median %s, MAD %s, R² %.4f\n", "",
-		fmt_time(r->median, a, sizeof(a)), fmt_time(r->mad, b, sizeof(b)), r->r2);
+	fprintf(stderr, "%-24s median %s, MAD %s, R² %.4f\n", "", fmt_time(r->median, a, sizeof(a)),
+		fmt_time(r->mad, b, sizeof(b)), r->r2);
 	if (r->latency_n) {
 		char e[32], g[32];
-		fprintf(stderr, "%-24s latency: p50 %s, p95 %s, p99 %s, p99.9 %s, max %s (%u single "
-				"iterations)\n",
+		fprintf(stderr,
+			"%-24s latency: p50 %s, p95 %s, p99 %s, p99.9 %s, max %s (%u single "
+			"iterations)\n",
 			"", fmt_time(r->p50, a, sizeof(a)), fmt_time(r->p95, b, sizeof(b)),
 			fmt_time(r->p99, c, sizeof(c)), fmt_time(r->p999, e, sizeof(e)),
 			fmt_time(r->latency[r->latency_n - 1], g, sizeof(g)), r->latency_n);
@@ -595,9 +604,8 @@ static int run_wall(const struct bench_def *d, const struct options *o, size_t k
 	snprintf(new_path, sizeof(new_path), "%s/new.json", dir);
 	snprintf(base_path, sizeof(base_path), "%s/base.json", dir);
 
-	fprintf(stderr, "[%zu/%zu] %s: warming up for %.1f s, then %u samples in about %.1f s\n",
-		k, total, d->id, (double)o->warm_up_ns / 1e9, o->samples,
-		(double)o->measure_ns / 1e9);
+	fprintf(stderr, "[%zu/%zu] %s: warming up for %.1f s, then %u samples in about %.1f s\n", k,
+		total, d->id, (double)o->warm_up_ns / 1e9, o->samples, (double)o->measure_ns / 1e9);
 	if (d->setup && d->setup(&st) != TW_ERR_OK) {
 		fprintf(stderr, "bench: %s: setup failed\n", d->id);
 		printf("test %s ... FAILED (setup)\n", d->id);
@@ -635,6 +643,24 @@ out:
 	return rc;
 }
 
+/*
+ * Run the benchmark with callgrind collecting, from a stack pointer at a fixed offset within a
+ * page. Where the stack starts depends on the size of argv and the environment, and the C
+ * library's string and memory routines execute more or fewer instructions depending on the
+ * alignment of their operands; without this, a stack buffer in a benchmark (a struct filled by
+ * snprintf) counts differently when the runner merely lives at a longer path.
+ */
+static __attribute__((noinline)) void collect_at_fixed_stack_offset(const struct bench_def *d,
+								   struct bench_state *st)
+{
+	uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+	volatile char *pad = alloca((frame & 4095) + 1);
+	pad[0] = 0;
+	CALLGRIND_TOGGLE_COLLECT;
+	d->fn(st);
+	CALLGRIND_TOGGLE_COLLECT;
+}
+
 static int run_callgrind(const struct bench_def *d)
 {
 	struct bench_state st = {.def = d};
@@ -655,9 +681,7 @@ static int run_callgrind(const struct bench_def *d)
 		snprintf(label, sizeof(label), "tw-bench id=%s iters=%llu", d->id,
 			 (unsigned long long)k);
 		CALLGRIND_ZERO_STATS;
-		CALLGRIND_TOGGLE_COLLECT;
-		d->fn(&st);
-		CALLGRIND_TOGGLE_COLLECT;
+		collect_at_fixed_stack_offset(d, &st);
 		CALLGRIND_DUMP_STATS_AT(label);
 	}
 	if (d->teardown)
@@ -672,24 +696,25 @@ static int run_callgrind(const struct bench_def *d)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: tensor-wasm-bench [options] [PATTERN...]\n\n"
-		"Runs the registered benchmarks whose id contains PATTERN (or matches it as a glob\n"
-		"when it has * ? or [); all of them without a pattern. TW_BENCH_FILTER supplies\n"
-		"patterns (space-separated) when none is given on the command line.\n\n"
-		"  --list             print the ids and exit\n"
-		"  --callgrind        fixed-iteration mode for valgrind --tool=callgrind\n"
-		"                     --collect-atstart=no (see bench/perf_gate.py)\n"
-		"  --warm-up-ms N     warm-up budget per benchmark (default 500)\n"
-		"  --measure-ms N     sampling budget per benchmark (default 2000)\n"
-		"  --samples N        samples per benchmark (default 50, at most %d)\n"
-		"  --resamples N      bootstrap resamples (default 10000, at most %d)\n"
-		"  --noise PCT        changes within +/-PCT%% are noise (default 2)\n"
-		"  --out-dir DIR      where <id>/new.json and base.json live (default: the\n"
-		"                     runner's own folder, build/bench)\n"
-		"  --no-save          do not write or rotate JSON files\n"
-		"Environment: TW_BENCH_WARM_UP_MS, TW_BENCH_MEASURE_MS, TW_BENCH_SAMPLES.\n",
-		TW_BENCH_SAMPLES_MAX, TW_BENCH_RESAMPLES_MAX);
+	fprintf(
+	    out,
+	    "usage: tensor-wasm-bench [options] [PATTERN...]\n\n"
+	    "Runs the registered benchmarks whose id contains PATTERN (or matches it as a glob\n"
+	    "when it has * ? or [); all of them without a pattern. TW_BENCH_FILTER supplies\n"
+	    "patterns (space-separated) when none is given on the command line.\n\n"
+	    "  --list             print the ids and exit\n"
+	    "  --callgrind        fixed-iteration mode for valgrind --tool=callgrind\n"
+	    "                     --collect-atstart=no (see bench/perf_gate.py)\n"
+	    "  --warm-up-ms N     warm-up budget per benchmark (default 500)\n"
+	    "  --measure-ms N     sampling budget per benchmark (default 2000)\n"
+	    "  --samples N        samples per benchmark (default 50, at most %d)\n"
+	    "  --resamples N      bootstrap resamples (default 10000, at most %d)\n"
+	    "  --noise PCT        changes within +/-PCT%% are noise (default 2)\n"
+	    "  --out-dir DIR      where <id>/new.json and base.json live (default: the\n"
+	    "                     runner's own folder, build/bench)\n"
+	    "  --no-save          do not write or rotate JSON files\n"
+	    "Environment: TW_BENCH_WARM_UP_MS, TW_BENCH_MEASURE_MS, TW_BENCH_SAMPLES.\n",
+	    TW_BENCH_SAMPLES_MAX, TW_BENCH_RESAMPLES_MAX);
 }
 
 static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -747,13 +772,17 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    !env_u64("TW_BENCH_SAMPLES", 10, TW_BENCH_SAMPLES_MAX, &samples))
 		return 2;
 	static const struct option longopts[] = {
-		{"list", no_argument, 0, 'l'},        {"callgrind", no_argument, 0, 'c'},
-		{"warm-up-ms", required_argument, 0, 'w'},
-		{"measure-ms", required_argument, 0, 'm'},
-		{"samples", required_argument, 0, 's'}, {"resamples", required_argument, 0, 'r'},
-		{"noise", required_argument, 0, 'n'}, {"out-dir", required_argument, 0, 'o'},
-		{"no-save", no_argument, 0, 'N'},     {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"list", no_argument, 0, 'l'},
+	    {"callgrind", no_argument, 0, 'c'},
+	    {"warm-up-ms", required_argument, 0, 'w'},
+	    {"measure-ms", required_argument, 0, 'm'},
+	    {"samples", required_argument, 0, 's'},
+	    {"resamples", required_argument, 0, 'r'},
+	    {"noise", required_argument, 0, 'n'},
+	    {"out-dir", required_argument, 0, 'o'},
+	    {"no-save", no_argument, 0, 'N'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	o->save = true;
 	int c, li = -1;

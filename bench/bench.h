@@ -44,17 +44,17 @@ struct bench_def;
 
 /* What a benchmark function sees. */
 struct bench_state {
-	uint64_t iters;             /* run the measured body exactly this many times */
-	void *ctx;                  /* whatever setup stored; NULL otherwise */
+	uint64_t iters;		     /* run the measured body exactly this many times */
+	void *ctx;		     /* whatever setup stored; NULL otherwise */
 	const struct bench_def *def; /* the registration, for its id */
 };
 
 struct bench_def {
 	const char *id;
 	void (*fn)(struct bench_state *st);
-	enum tw_err (*setup)(struct bench_state *st);   /* optional */
-	void (*teardown)(struct bench_state *st);       /* optional */
-	uint64_t bytes_per_iter;    /* optional: reported as throughput */
+	enum tw_err (*setup)(struct bench_state *st); /* optional */
+	void (*teardown)(struct bench_state *st);     /* optional */
+	uint64_t bytes_per_iter;		      /* optional: reported as throughput */
 	/* Iterations of the smaller of the two fixed-count runs in --callgrind mode; the larger
 	 * one is twice as many. 0 means 200. Lower it for benchmarks whose iteration costs more
 	 * than ~100k instructions, so the gate stays within its time budget. */
@@ -64,7 +64,7 @@ struct bench_def {
 	 * more for a meaningful p99.9). Each sample includes one clock read (~20-30 ns), so use it
 	 * for operations of microseconds, not nanoseconds. At most TW_BENCH_LATENCY_SAMPLES_MAX. */
 	uint32_t latency_samples;
-	const char *file;           /* where BENCH was written; filled in by the macro */
+	const char *file; /* where BENCH was written; filled in by the macro */
 	int line;
 };
 
@@ -77,11 +77,11 @@ struct bench_def {
  * .latency_samples).
  * Use at file scope, at most once per source line.
  */
-#define BENCH(id_, ...)                                                                   \
-	static const struct bench_def BENCH_CAT_(bench_def_, __LINE__) = {                 \
-		.file = __FILE__, .line = __LINE__, .id = (id_), .fn = __VA_ARGS__};       \
-	__attribute__((used, section("tw_bench_defs"))) static const struct bench_def     \
-		*const BENCH_CAT_(bench_ref_, __LINE__) = &BENCH_CAT_(bench_def_, __LINE__)
+#define BENCH(id_, ...)                                                                      \
+	static const struct bench_def BENCH_CAT_(bench_def_, __LINE__) = {                   \
+	    .file = __FILE__, .line = __LINE__, .id = (id_), .fn = __VA_ARGS__};             \
+	__attribute__((used, section("tw_bench_defs"))) static const struct bench_def *const \
+	BENCH_CAT_(bench_ref_, __LINE__) = &BENCH_CAT_(bench_def_, __LINE__)
 
 /*
  * Keep the optimiser honest. bench_black_box(p) makes the compiler assume the memory behind p is

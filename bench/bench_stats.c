@@ -116,9 +116,9 @@ static struct bench_ci interval(double *dist, size_t n, double level, double poi
 	bench_stats_sort(dist, n);
 	double alpha = (1 - level) / 2;
 	return (struct bench_ci){
-		.point = point,
-		.lo = bench_stats_quantile_sorted(dist, n, alpha),
-		.hi = bench_stats_quantile_sorted(dist, n, 1 - alpha),
+	    .point = point,
+	    .lo = bench_stats_quantile_sorted(dist, n, alpha),
+	    .hi = bench_stats_quantile_sorted(dist, n, 1 - alpha),
 	};
 }
 

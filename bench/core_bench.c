@@ -130,8 +130,7 @@ static void bench_pool_get_put(struct bench_state *st)
 	}
 }
 
-BENCH("core/pool/get_put_256b", bench_pool_get_put, .setup = pool_setup,
-      .teardown = pool_teardown);
+BENCH("core/pool/get_put_256b", bench_pool_get_put, .setup = pool_setup, .teardown = pool_teardown);
 
 /* ---- log --------------------------------------------------------------------------------- */
 
@@ -166,8 +165,8 @@ static void bench_options_parse(struct bench_state *st)
 		int first = 0;
 		bool help = false;
 		tw_config_defaults(&c);
-		enum tw_err e = tw_config_parse(&c, TW_CMD_SERVE, 9, argv, 1, &first, &help, err,
-						sizeof(err));
+		enum tw_err e =
+		    tw_config_parse(&c, TW_CMD_SERVE, 9, argv, 1, &first, &help, err, sizeof(err));
 		bench_black_box_u64((uint64_t)e);
 		bench_black_box(&c);
 	}
