@@ -631,7 +631,8 @@ static int run_wall(const struct bench_def *d, const struct options *o, size_t k
 			goto out;
 		}
 	}
-	compare_with_base(o, base_path, &r);
+	/* Without saving, nothing was rotated: the last saved run is still new.json. */
+	compare_with_base(o, o->save ? base_path : new_path, &r);
 	report(&r);
 	if (o->save && write_json(new_path, o, &r) != 0) {
 		fprintf(stderr, "bench: cannot write %s: %s\n", new_path, strerror(errno));
@@ -875,7 +876,10 @@ int main(int argc, char **argv)
 	if (o.callgrind && !BENCH_HAVE_CALLGRIND)
 		fprintf(stderr, "bench: built without valgrind/callgrind.h: --callgrind runs the "
 				"fixed counts but nothing can be measured\n");
-	describe_machine();
+	/* Only wall-clock results name the machine; in callgrind mode nothing may run before the
+	 * benchmarks that another machine would run differently. */
+	if (!o.callgrind)
+		describe_machine();
 	size_t k = 0, failed = 0;
 	for (long i = 0; i < n; i++) {
 		if (!selected(&o, defs[i]->id))
