@@ -208,6 +208,8 @@ def record(baseline, now, wall, note, git):
         e = {"instructions_per_iter": ir,
              "tolerance": old.get("tolerance", out["tolerance_default"]),
              "recorded": today, "git": git}
+        if "tolerance_reason" in old:
+            e["tolerance_reason"] = old["tolerance_reason"]
         if bid in wall:
             median, machine = wall[bid]
             e["wall_median_ns"] = round(median, 3)

@@ -75,6 +75,10 @@ class GateArithmetic(unittest.TestCase):
         self.assertEqual(out["benchmarks"]["a/y"]["instructions_per_iter"], 200.0)
         self.assertEqual(out["benchmarks"]["b/z"]["wall_machine"], "Some CPU, 2 CPUs (shared VM)")
         self.assertEqual(list(out["benchmarks"]), sorted(out["benchmarks"]))
+        base = json.loads(json.dumps(self.BASE))
+        base["benchmarks"]["a/x"]["tolerance_reason"] = "why"
+        out = perf_gate.record(base, {"a/x": 90.0}, {}, "", "abc")
+        self.assertEqual(out["benchmarks"]["a/x"]["tolerance_reason"], "why")
 
     def test_dump_parsing_and_difference(self):
         dump = ("# callgrind format\nversion: 1\ndesc: Trigger: Client Request: tw-bench "
