@@ -29,6 +29,8 @@ OUTLIER_COLOURS = {0: None, 1: "#b00020", 2: "#e07a00", 3: "#e07a00", 4: "#b0002
 
 
 def fmt_time(ns):
+    if ns == 0:
+        return "0"
     for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3), ("ns", 1.0)):
         if abs(ns) >= scale:
             return "%.4g %s" % (ns / scale, unit)
