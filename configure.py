@@ -239,7 +239,10 @@ def sources():
 def watched_dirs():
     dirs = FLOORS + ["tests", "tests/unit", "tests/spec", "tests/fuzz", "tests/integration",
                      "tests/guests", "examples", "bench"]
-    return [d for d in dirs if os.path.isdir(os.path.join(ROOT, d))]
+    # "bench" is also the target that runs the benchmarks, so that folder is watched by its
+    # absolute path: a relative one would make regenerating build.ninja run them.
+    return [os.path.join(ROOT, d) if d == "bench" else d for d in dirs
+            if os.path.isdir(os.path.join(ROOT, d))]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -442,6 +445,48 @@ def emit_fuzz(n, have, src):
     return outs
 
 
+def emit_bench(n, args, cc, results):
+    """bench/: the benchmark runner and its targets (bench, bench-report, perf-gate, perf-baseline).
+
+    The runner is build/bench/tensor-wasm-bench, linked from every bench/*.c (the harness and each
+    *_bench.c) with the release libraries. Its objects are linked directly, never archived, since
+    benchmarks register themselves through a linker section that nothing else references. The
+    compile and link lines also go to build/bench/build-info.json, which the perf-gate test uses
+    to build a deliberately slowed runner of its own.
+    """
+    harness = listdir_c("bench", lambda f: not f.endswith(("_bench.c", "_test.c")))
+    benches = listdir_c("bench", lambda f: f.endswith("_bench.c"))
+    if not harness or "release" not in results:
+        return
+    bdir = "build" if args.mode == "release" else rel("build", "release")
+    _, _, libs, link_libs = results["release"]
+    objs = []
+    for s in harness + benches:
+        o = obj_path(bdir, s)
+        n.build(o, "cc", s, order_only=["build/version.h"], cflags="$cflags_release")
+        objs.append(o)
+    runner = rel("build", "bench", "tensor-wasm-bench")
+    n.build(runner, "link", objs, implicit=libs, libs=link_libs, ldflags="$ldflags_release")
+    py = shlex.quote(sys.executable)
+    n.build("bench", "run", implicit=[runner], cmd=runner, desc="BENCH (filter: TW_BENCH_FILTER)")
+    n.build("bench-report", "run", implicit=[runner, "bench/report.py"],
+            cmd="%s bench/report.py --dir build/bench --runner %s" % (py, runner),
+            desc="BENCH-REPORT build/bench/report/index.html")
+    gate = "%s bench/perf_gate.py --runner %s --baseline bench/baseline.json" % (py, runner)
+    n.build("perf-gate", "run", implicit=[runner, "bench/perf_gate.py"], cmd=gate,
+            desc="PERF-GATE")
+    n.build("perf-baseline", "run", implicit=[runner, "bench/perf_gate.py"],
+            cmd=gate + " --record", desc="PERF-BASELINE")
+    n.w()
+    var = dict(l.split(" = ", 1) for l in n.lines if l.startswith(("cflags_release = ",
+                                                                   "ldflags_release = ")))
+    info = {"cc": cc, "cflags": shlex.split(var["cflags_release"]),
+            "ldflags": shlex.split(var["ldflags_release"]), "libs": shlex.split(link_libs),
+            "harness": harness, "benches": benches, "runner": runner}
+    write_if_changed(os.path.join(ROOT, "build", "bench", "build-info.json"),
+                     json.dumps(info, indent=1) + "\n")
+
+
 def write_ninja(args, cc, have):
     src = sources()
     n = Ninja()
@@ -484,6 +529,7 @@ def write_ninja(args, cc, have):
         results[mode] = emit_variant(n, mode, bdir, mode, cc, have, src, args, is_main)
     n.w()
     fuzzers = emit_fuzz(n, have, src)
+    emit_bench(n, args, cc, results)
 
     main_bin, main_tests, _, _ = results[args.mode]
     guests = [l.split(": ")[0].split(" ", 1)[1] for l in n.lines

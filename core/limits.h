@@ -170,6 +170,31 @@
 #define TW_LOG_LINE_BYTES_MAX 2048
 #endif
 
+/* ---- benchmarks ------------------------------------------------------------------------- */
+
+/* Samples one wall-clock benchmark run may take (--samples). Criterion's 100 is plenty for a
+ * slope and its bootstrap; a cap keeps the JSON files and the resampling cost small. */
+#ifndef TW_BENCH_SAMPLES_MAX
+#define TW_BENCH_SAMPLES_MAX 1000
+#endif
+
+/* Bootstrap resamples per interval (--resamples). 100k costs well under a second at the sample
+ * cap; more adds nothing visible at two significant digits. */
+#ifndef TW_BENCH_RESAMPLES_MAX
+#define TW_BENCH_RESAMPLES_MAX 100000
+#endif
+
+/* Single-iteration latency samples one benchmark may ask for (.latency_samples): enough for a
+ * p99.99 with a hundred samples above it, at 8 bytes each. */
+#ifndef TW_BENCH_LATENCY_SAMPLES_MAX
+#define TW_BENCH_LATENCY_SAMPLES_MAX 1000000
+#endif
+
+/* Longest benchmark id; ids become paths under build/bench/. */
+#ifndef TW_BENCH_ID_BYTES_MAX
+#define TW_BENCH_ID_BYTES_MAX 128
+#endif
+
 /* ---- relations -------------------------------------------------------------------------- */
 
 _Static_assert((TW_INBOX_SLOTS & (TW_INBOX_SLOTS - 1)) == 0, "inbox slots: power of two");
@@ -183,5 +208,6 @@ _Static_assert((TW_METRIC_ROUTES_MAX + 8) * 36 * 2 + TW_METRIC_ROUTES_MAX + 8 +
 		       6 * (TW_METRIC_TENANTS_MAX + 1) + TW_METRIC_BLUEPRINTS_MAX + 1 +
 		       TW_METRIC_GPU_DEVICES_MAX + 64 <= TW_METRIC_SERIES_MAX,
 	       "metrics: the families' label sets must fit in the series bound");
+_Static_assert(TW_BENCH_SAMPLES_MAX >= 10, "a slope needs a handful of samples");
 
 #endif
