@@ -15,6 +15,7 @@
 #include "core/options.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "jit/jit_cli.h"
 
 struct subcommand {
 	const char *name;
@@ -27,6 +28,8 @@ static int cmd_version(int argc, char **argv);
 
 static const struct subcommand commands[] = {
 	{"version", "", "print version and build information", cmd_version},
+	{"jit", "list|emit|selftest", "inspect blueprints, print their PTX, verify the GPU",
+	 jit_cli_main},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
