@@ -15,6 +15,7 @@
 #include "core/options.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "gpu/gpu_driver.h"
 #include "jit/jit_cli.h"
 
 struct subcommand {
@@ -51,6 +52,7 @@ static int cmd_version(int argc, char **argv)
 	printf("tensor-wasm %s (git %s)\n", TW_VERSION, TW_GIT_SHA);
 	printf("compiler: %s\n", compiler_str());
 	printf("build mode: %s\n", TW_BUILD_MODE);
+	printf("gpu: %s\n", gpu_status_line());
 	return 0;
 }
 
