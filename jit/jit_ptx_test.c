@@ -131,7 +131,7 @@ static void print_log(const char *log)
 
 /* One module per (element type, arch) with every built-in of that type, assembled in
  * parallel: 8 ptxas runs instead of one per kernel keep this test around a second. */
-Test(jit_ptx, ptxas_accepts_every_builtin, .timeout = 120)
+Test(jit_ptx, ptxas_accepts_every_builtin)
 {
 	if (access(TW_PTXAS_PATH, X_OK) != 0)
 		cr_skip_test("ptxas not executable at %s", TW_PTXAS_PATH);
@@ -192,7 +192,7 @@ Test(jit_ptx, ptxas_accepts_every_builtin, .timeout = 120)
 }
 
 /* The harness itself must notice a rejection. */
-Test(jit_ptx, ptxas_rejects_broken_text, .timeout = 60)
+Test(jit_ptx, ptxas_rejects_broken_text)
 {
 	if (access(TW_PTXAS_PATH, X_OK) != 0)
 		cr_skip_test("ptxas not executable at %s", TW_PTXAS_PATH);
