@@ -38,7 +38,8 @@ enum tw_err jit_gpu_launch(struct gpu_function *fn, const struct jit_blueprint *
 			   uint64_t out_d, const uint64_t *in_d, uint64_t n,
 			   const union jit_value *params, struct gpu_stream *stream)
 {
-	static int sm_count;
+	/* Written once with the same value by whichever thread gets here first. */
+	static _Atomic int sm_count;
 	if (!sm_count) {
 		struct gpu_device_info info;
 		if (gpu_device_info(&info) != TW_ERR_OK)
