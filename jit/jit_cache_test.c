@@ -1,10 +1,14 @@
 /* jit_cache_test.c — blueprint cache hits, misses, keys per arch, bounds and observer. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gpu/gpu_driver.h"
 #include "jit/jit_builtin.h"
 #include "jit/jit_cache.h"
+#include "jit/jit_gpu.h"
+#include "jit/jit_selftest.h"
 
 static int observed;
 
@@ -75,4 +79,33 @@ Test(jit_cache, bounded_and_refusing)
 	bp.n_nodes = 0;
 	cr_assert_eq(jit_cache_get(c, &bp, a80, &e), TW_ERR_INVALID_ARG);
 	jit_cache_destroy(c);
+}
+
+Test(jit_cache, gpu_run_and_selftest_without_gpu)
+{
+	if (gpu_available())
+		cr_skip_test("a GPU is present: covered by jit selftest");
+	struct jit_cache *c;
+	cr_assert_eq(jit_cache_create(&c, 0), TW_ERR_OK);
+	const struct jit_blueprint *bp = jit_builtin_find("divp_i32");
+	int32_t x[2] = {1, 2}, out[2];
+	struct jit_args args;
+	memset(&args, 0, sizeof(args));
+	args.inputs[0] = x;
+	args.out = out;
+	args.n = 2;
+	args.params[0].i32 = 0;
+	cr_assert_eq(jit_gpu_run(c, bp, &args), TW_ERR_WASM_TRAP, "traps are decided first");
+	args.params[0].i32 = 2;
+	cr_assert_eq(jit_gpu_run(c, bp, &args), TW_ERR_GPU_UNAVAILABLE);
+	cr_assert_null(jit_gpu_arch());
+	jit_cache_destroy(c);
+
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	cr_assert_eq(jit_selftest_main(false, f), 0);
+	fclose(f);
+	cr_assert(strstr(text, "no GPU: skipped"), "%s", text);
+	free(text);
 }
