@@ -214,8 +214,12 @@ static void emit_cvt(struct kstate *k, struct reg d, struct reg a, unsigned from
 	} else if (!ff && ft) {
 		EMIT(k, "cvt.rn.%s.%s %s, %s;\n", float_t(to), int_t(from, u), R(d).s, R(a).s);
 	} else if (ff && !ft) {
-		/* Saturating, NaN to 0: exactly wasm's trunc_sat. */
+		/* wasm's trunc_sat: PTX cvt.rzi clamps to the destination range; NaN is mapped to
+		 * 0 explicitly rather than relying on the hardware's choice for it. */
+		struct reg p = new_reg(k, RC_P);
 		EMIT(k, "cvt.rzi.%s.%s %s, %s;\n", int_t(to, u), float_t(from), R(d).s, R(a).s);
+		EMIT(k, "setp.nan.%s %s, %s, %s;\n", float_t(from), R(p).s, R(a).s, R(a).s);
+		EMIT(k, "selp.%s %s, 0, %s, %s;\n", bits_t(to), R(d).s, R(d).s, R(p).s);
 	} else {
 		EMIT(k, "cvt%s.%s.%s %s, %s;\n", to == JIT_F32 ? ".rn" : "", float_t(to),
 		     float_t(from), R(d).s, R(a).s);

@@ -11,7 +11,7 @@
  * div.rn, sqrt.rn; no fma); wasm's rules are emitted explicitly where PTX differs: shift counts
  * are masked, float min/max follow wasm's NaN and -0 rules, NaN results are canonical, neg/abs
  * of floats are sign-bit operations, signed rem by -1 is 0, and float-to-int conversions are
- * saturating (wasm's trunc_sat; PTX cvt.rzi saturates and maps NaN to 0).
+ * saturating (wasm's trunc_sat: cvt.rzi clamps, and NaN is mapped to 0 explicitly).
  *
  * Integer reductions accumulate per thread over the grid-stride loop and combine with one
  * red.global per thread. Integer addition, min, max, and, or and xor are associative and
