@@ -131,6 +131,53 @@
 #define TW_GPU_PERMITS 64
 #endif
 
+/* PTX text one emitted module may have. A blueprint kernel is a few KiB; a module holding every
+ * built-in blueprint of one element type stays well under this. */
+#ifndef TW_JIT_PTX_BYTES_MAX
+#define TW_JIT_PTX_BYTES_MAX (1024 * 1024)
+#endif
+
+/* Blueprints the emitted-PTX cache holds. Loops worth offloading are few per module; a full
+ * cache refuses new entries (the loop then runs in the interpreter) rather than evicting. */
+#ifndef TW_JIT_CACHE_ENTRIES
+#define TW_JIT_CACHE_ENTRIES 1024
+#endif
+
+/* Device allocations one instance may hold through wasi_cuda_alloc. */
+#ifndef TW_GPU_ALLOCS_PER_INSTANCE
+#define TW_GPU_ALLOCS_PER_INSTANCE 256
+#endif
+
+/* Kernel arguments in one wasi_cuda_launch argv; CUDA itself caps parameter space at 4 KiB. */
+#ifndef TW_GPU_KERNEL_ARGS_MAX
+#define TW_GPU_KERNEL_ARGS_MAX 32
+#endif
+
+/* Grid and block bounds a guest may ask for: CUDA's own limits for compute capability 3.0+
+ * (block: 1024 threads, z <= 64; grid: x < 2^31, y and z <= 65535). */
+#ifndef TW_GPU_BLOCK_THREADS_MAX
+#define TW_GPU_BLOCK_THREADS_MAX 1024
+#endif
+#ifndef TW_GPU_SHARED_BYTES_MAX
+#define TW_GPU_SHARED_BYTES_MAX (48 * 1024)
+#endif
+
+/* Tenants the GPU memory accounting tracks at once; beyond it new tenants are refused GPU
+ * memory (a bounded table, no allocation on the launch path). */
+#ifndef TW_GPU_TENANTS_MAX
+#define TW_GPU_TENANTS_MAX 1024
+#endif
+
+/* Device memory one tenant may hold at once, enforced before every allocation. */
+#ifndef TW_GPU_TENANT_MEM_BYTES
+#define TW_GPU_TENANT_MEM_BYTES (1024ull * 1024 * 1024)
+#endif
+
+/* Bytes of the last driver error (JIT log included) kept per guest instance. */
+#ifndef TW_GPU_ERROR_BYTES_MAX
+#define TW_GPU_ERROR_BYTES_MAX 4096
+#endif
+
 /* ---- metrics ---------------------------------------------------------------------------- */
 
 /* Series across all families. Label sets are fixed at start-up, so this bounds scrape size. */
@@ -209,5 +256,8 @@ _Static_assert((TW_METRIC_ROUTES_MAX + 8) * 36 * 2 + TW_METRIC_ROUTES_MAX + 8 +
 		       TW_METRIC_GPU_DEVICES_MAX + 64 <= TW_METRIC_SERIES_MAX,
 	       "metrics: the families' label sets must fit in the series bound");
 _Static_assert(TW_BENCH_SAMPLES_MAX >= 10, "a slope needs a handful of samples");
+_Static_assert(TW_GPU_PERMITS >= 1, "at least one GPU launch in flight");
+_Static_assert(TW_GPU_KERNEL_ARGS_MAX <= 256, "kernel parameter space is 4 KiB");
+_Static_assert(TW_GPU_PTX_BYTES_MAX <= TW_JIT_PTX_BYTES_MAX * 16, "PTX sizes of one order");
 
 #endif

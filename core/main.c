@@ -15,6 +15,8 @@
 #include "core/options.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "gpu/gpu_driver.h"
+#include "jit/jit_cli.h"
 
 struct subcommand {
 	const char *name;
@@ -27,6 +29,8 @@ static int cmd_version(int argc, char **argv);
 
 static const struct subcommand commands[] = {
 	{"version", "", "print version and build information", cmd_version},
+	{"jit", "list|emit|selftest", "inspect blueprints, print their PTX, verify the GPU",
+	 jit_cli_main},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -48,6 +52,7 @@ static int cmd_version(int argc, char **argv)
 	printf("tensor-wasm %s (git %s)\n", TW_VERSION, TW_GIT_SHA);
 	printf("compiler: %s\n", compiler_str());
 	printf("build mode: %s\n", TW_BUILD_MODE);
+	printf("gpu: %s\n", gpu_status_line());
 	return 0;
 }
 

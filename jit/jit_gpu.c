@@ -1,0 +1,121 @@
+/* jit_gpu.c — blueprints on the GPU; see jit_gpu.h. */
+#include "jit/jit_gpu.h"
+
+#include <string.h>
+
+#include "core/log.h"
+
+#define BLOCK_THREADS 256
+#define BLOCKS_PER_SM 16
+
+const struct jit_arch *jit_gpu_arch(void)
+{
+	struct gpu_device_info info;
+	if (gpu_device_info(&info) != TW_ERR_OK)
+		return NULL;
+	return jit_arch_for_cc(info.cc_major, info.cc_minor);
+}
+
+enum tw_err jit_gpu_kernel(struct jit_cache *c, const struct jit_blueprint *bp,
+			   struct gpu_function **fn)
+{
+	*fn = NULL;
+	const struct jit_arch *arch = jit_gpu_arch();
+	if (!arch)
+		return gpu_available() ? TW_ERR_UNSUPPORTED : TW_ERR_GPU_UNAVAILABLE;
+	const struct jit_cache_entry *e;
+	enum tw_err err = jit_cache_get(c, bp, arch, &e);
+	if (err != TW_ERR_OK)
+		return err;
+	struct gpu_module *mod;
+	err = jit_cache_module(c, e, &mod);
+	if (err != TW_ERR_OK)
+		return err;
+	return gpu_module_function(mod, e->entry_name, fn);
+}
+
+enum tw_err jit_gpu_launch(struct gpu_function *fn, const struct jit_blueprint *bp,
+			   uint64_t out_d, const uint64_t *in_d, uint64_t n,
+			   const union jit_value *params, struct gpu_stream *stream)
+{
+	/* Written once with the same value by whichever thread gets here first. */
+	static _Atomic int sm_count;
+	if (!sm_count) {
+		struct gpu_device_info info;
+		if (gpu_device_info(&info) != TW_ERR_OK)
+			return TW_ERR_GPU_UNAVAILABLE;
+		sm_count = info.sm_count > 0 ? info.sm_count : 1;
+	}
+	/* Kernel parameters in declaration order: out, in0.., n, s0.. (see jit_ptx.h). A 4-byte
+	 * parameter is read from the start of its union, which holds it on little-endian. */
+	void *p[1 + JIT_INPUTS_MAX + 1 + JIT_PARAMS_MAX];
+	uint64_t in_copy[JIT_INPUTS_MAX];
+	union jit_value par_copy[JIT_PARAMS_MAX];
+	uint64_t out_copy = out_d, n_copy = n;
+	unsigned k = 0;
+	p[k++] = &out_copy;
+	for (unsigned i = 0; i < bp->n_inputs; i++) {
+		in_copy[i] = in_d[i];
+		p[k++] = &in_copy[i];
+	}
+	p[k++] = &n_copy;
+	for (unsigned i = 0; i < bp->n_params; i++) {
+		par_copy[i] = params[i];
+		p[k++] = &par_copy[i];
+	}
+	uint64_t blocks = (n + BLOCK_THREADS - 1) / BLOCK_THREADS;
+	uint64_t max_blocks = (uint64_t)sm_count * BLOCKS_PER_SM;
+	if (blocks > max_blocks)
+		blocks = max_blocks;
+	if (blocks == 0)
+		blocks = 1;
+	struct gpu_dim grid = {(uint32_t)blocks, 1, 1}, block = {BLOCK_THREADS, 1, 1};
+	return gpu_launch(fn, grid, block, 0, stream, p);
+}
+
+enum tw_err jit_gpu_run(struct jit_cache *c, const struct jit_blueprint *bp,
+			const struct jit_args *args)
+{
+	enum tw_err err = jit_blueprint_check_launch(bp, args->inputs, args->params, args->n, NULL,
+						     0);
+	if (err != TW_ERR_OK)
+		return err;
+	struct gpu_function *fn;
+	err = jit_gpu_kernel(c, bp, &fn);
+	if (err != TW_ERR_OK)
+		return err;
+	uint64_t in_d[JIT_INPUTS_MAX] = {0}, out_d = 0;
+	unsigned n_in = 0;
+	size_t osz = jit_type_size((enum jit_type)bp->out_type);
+	size_t out_bytes = bp->kind == JIT_REDUCE ? osz : osz * args->n;
+	for (; n_in < bp->n_inputs; n_in++) {
+		size_t bytes = jit_type_size((enum jit_type)bp->in_type[n_in]) * args->n;
+		err = gpu_mem_alloc(bytes, &in_d[n_in]);
+		if (err != TW_ERR_OK)
+			goto out_free;
+		err = gpu_memcpy_htod(in_d[n_in], args->inputs[n_in], bytes, NULL);
+		if (err != TW_ERR_OK) {
+			n_in++;
+			goto out_free;
+		}
+	}
+	err = gpu_mem_alloc(out_bytes, &out_d);
+	if (err != TW_ERR_OK)
+		goto out_free;
+	if (bp->kind == JIT_REDUCE) {
+		err = gpu_memcpy_htod(out_d, &args->reduce_init, osz, NULL);
+		if (err != TW_ERR_OK)
+			goto out_free_out;
+	}
+	err = jit_gpu_launch(fn, bp, out_d, in_d, args->n, args->params, NULL);
+	if (err != TW_ERR_OK)
+		goto out_free_out;
+	/* The synchronous copy on the default stream waits for the kernel. */
+	err = gpu_memcpy_dtoh(args->out, out_d, out_bytes, NULL);
+out_free_out:
+	gpu_mem_free(out_d);
+out_free:
+	for (unsigned i = 0; i < n_in; i++)
+		gpu_mem_free(in_d[i]);
+	return err;
+}
