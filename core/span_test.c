@@ -155,7 +155,7 @@ Test(span, unsampled_and_unexported_spans_are_not_kept)
 	cr_assert_eq(tw_spans_start("https://x", NULL, 1.0), TW_ERR_CONFIG);
 }
 
-Test(span, unreachable_collector_drops_and_counts, .timeout = 20)
+Test(span, unreachable_collector_drops_and_counts)
 {
 	/* A port nothing listens on: connections are refused at once. */
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
