@@ -390,7 +390,7 @@ def gpu():
     b = Board("TensorWasm / GPU",
               "Kernel dispatch, offload decisions, device memory per tenant and back-pressure.",
               ["tensor-wasm", "gpu"])
-    total = "(sum(tensor_wasm_gpu_device_memory_total_bytes) or on() vector(0))"
+    total = "(sum(tensor_wasm_gpu_memory_total_bytes) or on() vector(0))"
     used = "(sum(tensor_wasm_gpu_memory_used_bytes) or on() vector(0))"
     b.row("Device")
     b.panel("table", "Devices",
