@@ -491,6 +491,14 @@ static void stop_hooks(struct tw_worker *w)
 	for (uint32_t i = w->hooks_started; i-- > 0;)
 		if (g->opts.hooks[i]->stop)
 			g->opts.hooks[i]->stop(w, g->opts.hooks[i]->arg);
+}
+
+static void release_hooks(struct tw_worker *w)
+{
+	struct tw_worker_group *g = w->group;
+	for (uint32_t i = w->hooks_started; i-- > 0;)
+		if (g->opts.hooks[i]->release)
+			g->opts.hooks[i]->release(w, g->opts.hooks[i]->arg);
 	w->hooks_started = 0;
 }
 
@@ -555,6 +563,7 @@ static void *worker_main(void *p)
 		io_uring_queue_exit(&w->ring);
 		w->ring_ready = false;
 	}
+	release_hooks(w);
 	TW_DEBUG(WORKER, "worker %u: stopped", w->index);
 	current_worker = NULL;
 	return NULL;

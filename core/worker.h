@@ -16,6 +16,8 @@
  *   drain  once, when shutdown begins (stop accepting, finish what is in flight)
  *   idle   polled while draining: true when the subsystem has no in-flight work left
  *   stop   final cleanup, after the loop, while the ring still exists
+ *   release  after the ring is gone: free memory the kernel could still have written to
+ *            (provided receive buffers)
  * Shutdown ends when every hook is idle or TW_SHUTDOWN_GRACE_MS (or the group's grace) passes.
  *
  * Expected load: tens of thousands of CQEs per second per worker, a few timers per connection,
@@ -56,6 +58,7 @@ struct tw_worker_hooks {
 	void (*drain)(struct tw_worker *w, void *arg);
 	bool (*idle)(struct tw_worker *w, void *arg);
 	void (*stop)(struct tw_worker *w, void *arg);
+	void (*release)(struct tw_worker *w, void *arg);
 };
 
 /* Most hook sets one group takes (http, metrics, jobs, ... with room to spare). */
