@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/worker.h"
 #include "http/http.h"
+#include "http/http_testroutes.h"
 
 struct subcommand {
 	const char *name;
@@ -91,6 +92,10 @@ static int cmd_serve(int argc, char **argv)
 	struct http_server *srv;
 	if (http_server_create(&ho, &srv) != TW_ERR_OK)
 		return 1;
+	if (cfg.test_routes && http_server_add_test_routes(srv) != TW_ERR_OK) {
+		http_server_destroy(srv);
+		return 1;
+	}
 
 	/* Signals are blocked before any worker exists, so only sigwait below sees them. */
 	tw_signals_block();
