@@ -64,6 +64,16 @@ bool twm_rd_eof(struct twm_rd *r)
 			   r->eof_msg ? r->eof_msg : "unexpected end of section or function");
 }
 
+/* LEB128 bytes may run past the section into the module: the error is then about the number
+ * ("too long", "too large") when it has one, as the reference decoder reports it. */
+static bool rd_leb_u8(struct twm_rd *r, uint8_t *out)
+{
+	if (r->p >= r->end && (r->p >= r->mend || !r->mend))
+		return twm_rd_eof(r);
+	*out = *r->p++;
+	return true;
+}
+
 bool twm_rd_u8(struct twm_rd *r, uint8_t *out)
 {
 	if (r->p >= r->end)
@@ -80,7 +90,7 @@ static bool rd_leb(struct twm_rd *r, unsigned bits, bool sign, uint64_t *out)
 
 	for (unsigned i = 0;; i++) {
 		uint8_t b;
-		if (!twm_rd_u8(r, &b))
+		if (!rd_leb_u8(r, &b))
 			return false;
 		if (i == maxbytes - 1) {
 			/* last byte: no continuation and the unused bits must be a sign/zero
@@ -106,6 +116,10 @@ static bool rd_leb(struct twm_rd *r, unsigned bits, bool sign, uint64_t *out)
 				v |= ~(uint64_t)0 << shift;
 			break;
 		}
+	}
+	if (r->p > r->end) {
+		r->p = r->end;
+		return twm_rd_eof(r);
 	}
 	if (bits < 64 && !sign)
 		v &= ((uint64_t)1 << bits) - 1;
@@ -258,11 +272,10 @@ static bool rd_reftype(struct twm_rd *r, uint8_t *t)
 
 static bool rd_limits(struct twm_rd *r, bool *has_max, uint32_t *min, uint32_t *max)
 {
-	uint8_t flags;
-	if (!twm_rd_u8(r, &flags))
+	uint64_t flags;
+	/* a one-bit LEB128: 0x02.. is "too large", a continuation bit "too long" */
+	if (!rd_leb(r, 1, false, &flags))
 		return false;
-	if (flags > 1)
-		return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "integer too large");
 	*has_max = flags == 1;
 	if (!twm_rd_u32(r, min))
 		return false;
@@ -378,6 +391,8 @@ static bool rd_cexpr(struct twm_rd *r, struct twm_module *m, uint8_t want, struc
 			return twm_rd_fail(r, TW_ERR_WASM_INVALID, "constant expression required");
 		return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "illegal opcode");
 	}
+	if (r->p >= r->end && r->end < r->mend) /* the next section's id is no opcode here */
+		return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "illegal opcode");
 	if (!twm_rd_u8(r, &end))
 		return false;
 	if (end != 0x0b) {
@@ -415,7 +430,7 @@ bool twm_ftype_eq(const struct twm_ftype *a, const struct twm_ftype *b)
 static bool sec_type(struct twm_rd *r, struct twm_module *m)
 {
 	uint32_t n;
-	if (!rd_count(r, &n, 3))
+	if (!rd_count(r, &n, 1))
 		return false;
 	m->types = TW_ARENA_NEW_ARRAY(&m->arena, struct twm_ftype, n ? n : 1);
 	if (!m->types)
@@ -462,7 +477,7 @@ static bool sec_type(struct twm_rd *r, struct twm_module *m)
 static bool sec_import(struct twm_rd *r, struct twm_module *m)
 {
 	uint32_t n;
-	if (!rd_count(r, &n, 4))
+	if (!rd_count(r, &n, 1))
 		return false;
 	m->imports = TW_ARENA_NEW_ARRAY(&m->arena, struct twm_import, n ? n : 1);
 	if (!m->imports)
@@ -555,6 +570,7 @@ struct load_state {
 	bool has_datacount;
 	uint32_t datacount;
 	bool have_data_sec;
+	bool code_count_mismatch;
 	uint8_t *declared; /* functions that ref.func may name */
 	uint32_t ntables_def, nmems_def, nglobals_def;
 	uint32_t *ftmp;                /* function section, until the index spaces exist */
@@ -604,7 +620,7 @@ static bool sec_func(struct twm_rd *r, struct load_state *s)
 static bool sec_table(struct twm_rd *r, struct load_state *s, const uint8_t *start)
 {
 	uint32_t n;
-	if (!rd_count(r, &n, 3))
+	if (!rd_count(r, &n, 1))
 		return false;
 	s->ntables_def = n;
 	s->ttmp = malloc(sizeof(*s->ttmp) * (n ? n : 1));
@@ -621,7 +637,7 @@ static bool sec_table(struct twm_rd *r, struct load_state *s, const uint8_t *sta
 static bool sec_mem(struct twm_rd *r, struct load_state *s)
 {
 	uint32_t n;
-	if (!rd_count(r, &n, 2))
+	if (!rd_count(r, &n, 1))
 		return false;
 	if (n + s->m->nmem_imports > 1)
 		return twm_rd_fail(r, TW_ERR_WASM_INVALID, "multiple memories");
@@ -656,7 +672,7 @@ static bool sec_global(struct twm_rd *r, struct load_state *s)
 {
 	struct twm_module *m = s->m;
 	uint32_t n;
-	if (!rd_count(r, &n, 4))
+	if (!rd_count(r, &n, 1))
 		return false;
 	s->nglobals_def = n;
 	if (!place_defined(r, s))
@@ -675,7 +691,7 @@ static bool sec_export(struct twm_rd *r, struct load_state *s)
 {
 	struct twm_module *m = s->m;
 	uint32_t n;
-	if (!rd_count(r, &n, 3))
+	if (!rd_count(r, &n, 1))
 		return false;
 	m->exports = TW_ARENA_NEW_ARRAY(&m->arena, struct twm_export, n ? n : 1);
 	if (!m->exports)
@@ -735,7 +751,7 @@ static bool sec_elem(struct twm_rd *r, struct load_state *s)
 {
 	struct twm_module *m = s->m;
 	uint32_t n;
-	if (!rd_count(r, &n, 3))
+	if (!rd_count(r, &n, 1))
 		return false;
 	m->elems = TW_ARENA_NEW_ARRAY(&m->arena, struct twm_elem, n ? n : 1);
 	if (!m->elems)
@@ -806,7 +822,7 @@ static bool sec_data(struct twm_rd *r, struct load_state *s)
 {
 	struct twm_module *m = s->m;
 	uint32_t n;
-	if (!rd_count(r, &n, 2))
+	if (!rd_count(r, &n, 1))
 		return false;
 	if (s->has_datacount && n != s->datacount)
 		return twm_rd_fail(r, TW_ERR_WASM_MALFORMED,
@@ -846,11 +862,14 @@ static bool sec_code(struct twm_rd *r, struct load_state *s)
 {
 	struct twm_module *m = s->m;
 	uint32_t n;
-	if (!rd_count(r, &n, 2))
+	if (!rd_count(r, &n, 1))
 		return false;
-	if (n != s->nfuncs_declared)
-		return twm_rd_fail(r, TW_ERR_WASM_MALFORMED,
-				   "function and code section have inconsistent lengths");
+	if (n != s->nfuncs_declared) {
+		/* reported at the end of the module, after any section-order error */
+		s->code_count_mismatch = true;
+		r->p = r->end;
+		return true;
+	}
 	m->codes = TW_ARENA_NEW_ARRAY(&m->arena, struct twm_code, n ? n : 1);
 	if (!m->codes)
 		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
@@ -870,7 +889,14 @@ static bool sec_code(struct twm_rd *r, struct load_state *s)
 		}
 		struct twm_rd body = *r;
 		body.end = r->p + size;
-		body.eof_msg = body.end == r->end ? NULL : "END opcode expected";
+		/* reading past a body that lacks its end: inside the section the next byte is
+		 * another body; at the section's end, the next section */
+		if (body.end != r->end)
+			body.eof_msg = "END opcode expected";
+		else if (r->end != r->mend)
+			body.eof_msg = "section size mismatch";
+		else
+			body.eof_msg = NULL;
 		ok = twm_compile_func(c, m, m->nfunc_imports + i, &body, s->declared,
 				      s->has_datacount, &m->codes[i]);
 		r->p += size;
@@ -944,7 +970,11 @@ enum tw_err twm_module_load(const uint8_t *bytes, size_t len, const struct twm_l
 		limits && limits->call_depth_max ? limits->call_depth_max : TW_WASM_CALL_DEPTH_MAX;
 	s.m = m;
 
-	r = (struct twm_rd){.base = m->bytes, .p = m->bytes, .end = m->bytes + len, .err = err};
+	r = (struct twm_rd){.base = m->bytes,
+			    .p = m->bytes,
+			    .end = m->bytes + len,
+			    .mend = m->bytes + len,
+			    .err = err};
 	uint64_t version;
 	if (len < 4) {
 		ok = twm_rd_fail(&r, TW_ERR_WASM_MALFORMED, "unexpected end");
@@ -1049,7 +1079,7 @@ enum tw_err twm_module_load(const uint8_t *bytes, size_t len, const struct twm_l
 	}
 	if (ok && !place_defined(&r, &s))
 		ok = false;
-	if (ok && !s.have_code_sec && s.nfuncs_declared)
+	if (ok && (s.code_count_mismatch || (!s.have_code_sec && s.nfuncs_declared)))
 		ok = twm_rd_fail(&r, TW_ERR_WASM_MALFORMED,
 				 "function and code section have inconsistent lengths");
 	if (ok && m->data_idx_used) {

@@ -12,6 +12,7 @@ struct twm_rd {
 	const uint8_t *base; /* start of the module, for error offsets */
 	const uint8_t *p;
 	const uint8_t *end;
+	const uint8_t *mend; /* end of the whole module */
 	struct twm_error *err;
 	const char *eof_msg; /* message for reading past `end`; NULL = the usual one */
 	bool failed;
