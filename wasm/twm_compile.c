@@ -1021,11 +1021,16 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				struct ctl *L = &c->ctl[c->nctl - 1 - x];
 				uint32_t n = label_arity(L);
 				const uint8_t *lt = L->kind == CTL_LOOP ? L->pt : L->rt;
+				bool was_live = live(c);
 				if (!pop_n(c, n, lt))
 					return false;
-				c->nvt += n; /* values stay in place for the jump's copy */
-				if (live(c) && !emit_jump(c, L))
-					return false;
+				if (was_live) {
+					/* the values stay in place for the jump's copy; they were
+					 * materialized before this instruction */
+					c->nvt += n;
+					if (!emit_jump(c, L))
+						return false;
+				}
 				set_unreachable(c);
 			}
 			break;
@@ -1073,11 +1078,14 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			break;
 		case 0x0f: { /* return */
 			struct ctl *L = &c->ctl[0];
+			bool was_live = live(c);
 			if (!pop_n(c, L->nr, L->rt))
 				return false;
-			c->nvt += L->nr;
-			if (live(c) && !emit_jump(c, L))
-				return false;
+			if (was_live) {
+				c->nvt += L->nr;
+				if (!emit_jump(c, L))
+					return false;
+			}
 			set_unreachable(c);
 			break;
 		}
