@@ -653,6 +653,15 @@ static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_tr
 			c->ncode = prev_op;
 			return emit4(c, TWM_OP_BR_EQ + (fop - 0x46), a, b, target);
 		}
+		if (op >= TWM_OP_IMM_BASE + 0x46 && op <= TWM_OP_IMM_BASE + 0x4f) {
+			static const uint8_t inverse[10] = {0x47, 0x46, 0x4e, 0x4f, 0x4c,
+							    0x4d, 0x4a, 0x4b, 0x48, 0x49};
+			uint32_t cmp = op - TWM_OP_IMM_BASE;
+			uint32_t a = c->code[prev_op + 1], imm = c->code[prev_op + 2];
+			uint32_t fop = when_true ? cmp : inverse[cmp - 0x46];
+			c->ncode = prev_op;
+			return emit4(c, TWM_OP_BRI_EQ + (fop - 0x46), a, imm, target);
+		}
 		if (op == 0x45) {
 			uint32_t a = c->code[prev_op + 1];
 			c->ncode = prev_op;
@@ -1229,15 +1238,26 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			static const uint8_t nat[] = {2, 3, 2, 3, 0, 1, 0, 1, 2};
 			static const uint8_t ty[] = {TWM_I32, TWM_I64, TWM_F32, TWM_F64, TWM_I32,
 						     TWM_I32, TWM_I64, TWM_I64, TWM_I64};
-			uint32_t off, a = 0, v = 0;
+			uint32_t off, a = 0, v = 0, sop = op;
 			if (!read_memarg(c, nat[op - 0x36], &off))
 				return false;
-			if (live(c) && c->nvt >= top(c)->height + 2 &&
-			    (!real_src(c, c->nvt - 2, &a) || !real_src(c, c->nvt - 1, &v)))
-				return false;
+			if (live(c) && c->nvt >= top(c)->height + 2) {
+				uint32_t h = c->nvt - 1;
+				/* a constant value that fits 32 bits (sign-extended for i64) is
+				 * stored from an immediate */
+				if ((c->src[h] & SRC_CONST) && op != 0x38 && op != 0x39 &&
+				    (int64_t)c->cval[h] == (int64_t)(int32_t)(uint32_t)c->cval[h]) {
+					sop = TWM_OP_IMM_BASE + op;
+					v = (uint32_t)c->cval[h];
+				} else if (!real_src(c, h, &v)) {
+					return false;
+				}
+				if (!real_src(c, h - 1, &a))
+					return false;
+			}
 			if (!pop(c, ty[op - 0x36], NULL) || !pop(c, TWM_I32, NULL))
 				return false;
-			if (live(c) && !emit4(c, op, a, v, off))
+			if (live(c) && !emit4(c, sop, a, v, off))
 				return false;
 			break;
 		}

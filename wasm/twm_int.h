@@ -63,7 +63,18 @@
 	X(BR_LE_S)                                                                                \
 	X(BR_LE_U)                                                                                \
 	X(BR_GE_S)                                                                                \
-	X(BR_GE_U)
+	X(BR_GE_U)                                                                                \
+	/* the same with an immediate second operand: a imm target */                             \
+	X(BRI_EQ)                                                                                 \
+	X(BRI_NE)                                                                                 \
+	X(BRI_LT_S)                                                                               \
+	X(BRI_LT_U)                                                                               \
+	X(BRI_GT_S)                                                                               \
+	X(BRI_GT_U)                                                                               \
+	X(BRI_LE_S)                                                                               \
+	X(BRI_LE_U)                                                                               \
+	X(BRI_GE_S)                                                                               \
+	X(BRI_GE_U)
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

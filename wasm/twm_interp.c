@@ -386,6 +386,16 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(0x3d, uint16_t)                                                                         \
 	X(0x3e, uint32_t)
 
+/* Stores of an immediate (sign-extended 32-bit) value: TWM_OP_IMM_BASE + opcode. */
+#define STORES_IMM(X)                                                                             \
+	X(0x36, uint32_t)                                                                         \
+	X(0x37, uint64_t)                                                                         \
+	X(0x3a, uint8_t)                                                                          \
+	X(0x3b, uint16_t)                                                                         \
+	X(0x3c, uint8_t)                                                                          \
+	X(0x3d, uint16_t)                                                                         \
+	X(0x3e, uint32_t)
+
 /* Trapping arithmetic and truncations, with hand-written handlers below. */
 #define SPECIAL(X)                                                                                \
 	X(0x6d) X(0x6e) X(0x6f) X(0x70) X(0x7f) X(0x80) X(0x81) X(0x82) X(0xa8) X(0xa9) X(0xaa)   \
@@ -433,7 +443,17 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(BR_LE_S)                                                                                \
 	X(BR_LE_U)                                                                                \
 	X(BR_GE_S)                                                                                \
-	X(BR_GE_U)
+	X(BR_GE_U)                                                                                \
+	X(BRI_EQ)                                                                                 \
+	X(BRI_NE)                                                                                 \
+	X(BRI_LT_S)                                                                               \
+	X(BRI_LT_U)                                                                               \
+	X(BRI_GT_S)                                                                               \
+	X(BRI_GT_U)                                                                               \
+	X(BRI_LE_S)                                                                               \
+	X(BRI_LE_U)                                                                               \
+	X(BRI_GE_S)                                                                               \
+	X(BRI_GE_U)
 
 enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
 {
@@ -445,10 +465,11 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 #define TBL_SP(op) [op] = &&L_##op,
 #define TBL_OWN(n) [TWM_OP_##n] = &&L_##n,
 #define TBL_IMM(op, ...) [TWM_OP_IMM_BASE + op] = &&LI_##op,
+#define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = &&LSI_##op,
 	static const void *const table[TWM_OP_TABLE_SIZE_ALL] = {
 		[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = &&L_bad,
 		NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_LS) STORES(TBL_LS) SPECIAL(TBL_SP)
-			OWN_OPS(TBL_OWN) NUM2I(TBL_IMM)};
+			OWN_OPS(TBL_OWN) NUM2I(TBL_IMM) STORES_IMM(TBL_SIMM)};
 #pragma clang diagnostic pop
 
 	const int64_t fuel_start = fuel;
@@ -548,6 +569,17 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 		NEXT();                                                                           \
 	}
 
+#define HSI(op, ctype)                                                                            \
+	LSI_##op : {                                                                              \
+		uint64_t ea = (uint64_t)(uint32_t)SL(1) + ip[3];                                  \
+		if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                              \
+			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
+		ctype v = (ctype)(int64_t)(int32_t)ip[2];                                         \
+		memcpy(mem + ea, &v, sizeof(v));                                                  \
+		ip += 4;                                                                          \
+		NEXT();                                                                           \
+	}
+	STORES_IMM(HSI)
 	NUM1(H1)
 	NUM2(H2)
 	NUM2I(H2I)
@@ -561,6 +593,25 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	HBR(BR_LE_U, a <= b)
 	HBR(BR_GE_S, S32(a) >= S32(b))
 	HBR(BR_GE_U, a >= b)
+#define HBRI(name, cmp)                                                                           \
+	L_##name : {                                                                              \
+		uint32_t a = (uint32_t)SL(1), b = ip[2];                                          \
+		if (cmp)                                                                          \
+			ip = code + ip[3];                                                        \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+	HBRI(BRI_EQ, a == b)
+	HBRI(BRI_NE, a != b)
+	HBRI(BRI_LT_S, S32(a) < S32(b))
+	HBRI(BRI_LT_U, a < b)
+	HBRI(BRI_GT_S, S32(a) > S32(b))
+	HBRI(BRI_GT_U, a > b)
+	HBRI(BRI_LE_S, S32(a) <= S32(b))
+	HBRI(BRI_LE_U, a <= b)
+	HBRI(BRI_GE_S, S32(a) >= S32(b))
+	HBRI(BRI_GE_U, a >= b)
 	LOADS(HL)
 	STORES(HS)
 
@@ -706,7 +757,12 @@ L_RETURN : {
 	ip = fr->ip;
 	fp = fr->fp;
 	cur = fr->func;
-	LOAD_CTX();
+	if (__builtin_expect(cur->inst != inst, 0)) {
+		LOAD_CTX();
+	} else {
+		code = cur->code->icode;
+		RELOAD_MEM(); /* the callee may have grown the memory */
+	}
 	NEXT();
 }
 L_CALL:
@@ -752,9 +808,9 @@ do_call:
 		fr->fp = fp;
 		fr->func = cur;
 		fp = nfp;
-		uint32_t np = callee->type->nparams;
-		if (cc->nlocals > np)
-			memset(fp + np, 0, (size_t)(cc->nlocals - np) * 8);
+		/* few locals is the common case: a loop beats a memset call */
+		for (uint32_t k = callee->type->nparams; k < cc->nlocals; k++)
+			fp[k] = 0;
 		cur = callee;
 		if (callee->inst != inst) {
 			LOAD_CTX();
