@@ -962,6 +962,13 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 					  UINT32_MAX / 8))
 					return false;
 				c->loops[c->nloops] = (uint32_t)(op_at - body_start);
+				/* the JIT's hook site, run once per entry (backedges go to the LOOP
+				 * header after it); its exit target is the loop's end */
+				if (was_live && np == 0 && nr == 0) {
+					if (!emit3(c, TWM_OP_LOOP_HOOK, c->nloops, NO_PATCH))
+						return false;
+					f->else_patch = c->ncode - 1;
+				}
 				f->loop_ip = c->ncode;
 				if (was_live && !emit3(c, TWM_OP_LOOP, 1, c->nloops))
 					return false;

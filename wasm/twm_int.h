@@ -51,7 +51,8 @@
 	X(DATA_DROP)     /* dataidx */                                                            \
 	X(MEMORY_COPY)   /* d s n */                                                              \
 	X(MEMORY_FILL)   /* d v n */                                                              \
-	X(LOOP)          /* fuel_cost loop_index  -- loop header: fuel charge, hook site */       \
+	X(LOOP)          /* fuel_cost loop_index  -- loop header: fuel charge per iteration */    \
+	X(LOOP_HOOK)     /* loop_index exit  -- before a [] -> [] loop: calls the loop hook */     \
 	X(TRUNC_SAT)     /* kind(0..7) src dst */                                                 \
 	/* i32 compare fused with a conditional branch, in binary-format order (eq .. ge_u) */    \
 	X(BR_EQ)         /* a b target */                                                         \

@@ -433,6 +433,7 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(MEMORY_COPY)                                                                            \
 	X(MEMORY_FILL)                                                                            \
 	X(LOOP)                                                                                   \
+	X(LOOP_HOOK)                                                                              \
 	X(TRUNC_SAT)                                                                              \
 	X(BR_EQ)                                                                                  \
 	X(BR_NE)                                                                                  \
@@ -738,9 +739,29 @@ L_BR_TABLE : {
 	ip = code + ip[3 + i];
 	NEXT();
 }
+L_LOOP_HOOK:
+	/* Entry of a loop without params or results: the JIT may run the whole loop. */
+	if (__builtin_expect(inst->hook.fn != NULL, 0)) {
+		struct twm_loop_site site = {
+			.module = inst->module,
+			.func_index = cur->index,
+			.loop_offset = cur->code->loop_offsets[ip[1]],
+			.locals = fp,
+			.nlocals = cur->code->nlocals,
+			.mem = mem,
+			.mem_bytes = msize,
+		};
+		enum twm_hook_action act = inst->hook.fn(&site, inst->hook.env);
+		RELOAD_MEM();
+		if (act == TWM_HOOK_LOOP_DONE) {
+			ip = code + ip[2];
+			NEXT();
+		}
+	}
+	ip += 3;
+	NEXT();
 L_LOOP:
-	/* Loop header: the JIT's loop hook will be called from here (inst->hook, loop index
-	 * ip[2]) once blueprints exist; for now it only charges fuel. */
+	/* Loop header, the target of every backedge: fuel is charged once per iteration. */
 	if (__builtin_expect(fuel <= 0, 0))
 		goto suspend;
 	fuel -= ip[1];
