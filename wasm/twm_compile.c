@@ -66,12 +66,16 @@ struct twm_compiler {
 	struct twm_module *m;
 };
 
-static uint8_t one_type[256];
+/* Result lists of single-type block types point here: one_type[t] == t. Constant, so loads on
+ * several threads share it safely. */
+static const uint8_t one_type[256] = {
+	[TWM_I32] = TWM_I32,		 [TWM_I64] = TWM_I64,	    [TWM_F32] = TWM_F32,
+	[TWM_F64] = TWM_F64,		 [TWM_V128] = TWM_V128,	    [TWM_FUNCREF] = TWM_FUNCREF,
+	[TWM_EXTERNREF] = TWM_EXTERNREF,
+};
 
 struct twm_compiler *twm_compiler_new(void)
 {
-	for (int i = 0; i < 256; i++)
-		one_type[i] = (uint8_t)i;
 	return calloc(1, sizeof(struct twm_compiler));
 }
 
