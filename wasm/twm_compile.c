@@ -771,7 +771,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				return false;
 			if (f->kind == CTL_IF) {
 				/* no else: the false branch passes the params through */
-				if (f->np != f->nr || memcmp(f->pt, f->rt, f->np) != 0)
+				if (f->np != f->nr || (f->np && memcmp(f->pt, f->rt, f->np) != 0))
 					return fail(c, "type mismatch");
 			}
 			if (f->kind == CTL_FUNC) {
@@ -1139,9 +1139,12 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	out->loop_offsets = tw_arena_alloc(&m->arena, (size_t)c->nloops * 4 + 4, 4);
 	if (!out->icode || !out->local_types || !out->loop_offsets)
 		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
-	memcpy(out->icode, c->code, (size_t)c->ncode * 4);
-	memcpy(out->local_types, c->lt, c->nl);
-	memcpy(out->loop_offsets, c->loops, (size_t)c->nloops * 4);
+	if (c->ncode)
+		memcpy(out->icode, c->code, (size_t)c->ncode * 4);
+	if (c->nl)
+		memcpy(out->local_types, c->lt, c->nl);
+	if (c->nloops)
+		memcpy(out->loop_offsets, c->loops, (size_t)c->nloops * 4);
 	out->nicode = c->ncode;
 	out->nloops = c->nloops;
 	out->body = start;

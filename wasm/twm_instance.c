@@ -428,8 +428,10 @@ enum tw_err twm_linker_define_func(struct twm_linker *l, const char *module, con
 		free(types);
 		return TW_ERR_NOMEM;
 	}
-	memcpy(types, type->params, type->nparams);
-	memcpy(types + type->nparams, type->results, type->nresults);
+	if (type->nparams)
+		memcpy(types, type->params, type->nparams);
+	if (type->nresults)
+		memcpy(types + type->nparams, type->results, type->nresults);
 	ft->nparams = type->nparams;
 	ft->nresults = type->nresults;
 	ft->types = types;

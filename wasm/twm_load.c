@@ -607,8 +607,9 @@ static bool sec_func(struct twm_rd *r, struct load_state *s)
 			return false;
 		}
 		if (tmp[i] >= s->m->ntypes) {
+			uint32_t bad = tmp[i];
 			free(tmp);
-			return twm_rd_failf(r, TW_ERR_WASM_INVALID, "unknown type %u", tmp[i]);
+			return twm_rd_failf(r, TW_ERR_WASM_INVALID, "unknown type %u", bad);
 		}
 	}
 	s->nfuncs_declared = n;
