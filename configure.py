@@ -513,7 +513,10 @@ def write_ninja(args, cc, have):
         man = json.load(f)
     man["fuzz"] = fuzzers
     write_if_changed(manifest_path, json.dumps(man, indent=1) + "\n")
-    write_if_changed(os.path.join(ROOT, "build.ninja"), n.text())
+    # Always rewrite: build.ninja depends on the source folders' mtimes, and ninja needs the
+    # regenerated file to be newer than them even when its text did not change.
+    with open(os.path.join(ROOT, "build.ninja"), "w") as f:
+        f.write(n.text())
 
 
 # ----------------------------------------------------------------------------------------------
