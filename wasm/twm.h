@@ -312,11 +312,14 @@ struct twm_instance_config {
 	uint32_t memory_pages_max; /* cap on every memory this instance defines; 0 = module limits */
 	uint32_t call_depth_max;   /* 0 = module limits */
 	void *user;                /* returned by twm_ctx_user(); borrowed */
+	uint64_t start_fuel;       /* fuel for the start function; 0 = unlimited. When it runs
+				    * out, instantiation fails with TW_ERR_WASM_FUEL */
 };
 
 /* Instantiate `m` (a reference is taken) resolving imports through `l` (may be NULL when the
  * module imports nothing). Runs the start function to completion. Errors:
- * TW_ERR_WASM_UNLINKABLE ("unknown import", "incompatible import type"),
+ * TW_ERR_WASM_UNLINKABLE ("unknown import", "incompatible import type"), TW_ERR_WASM_FUEL
+ * (cfg->start_fuel used up),
  * TW_ERR_WASM_UNINSTANTIABLE / TW_ERR_WASM_TRAP (a segment out of bounds or the start function
  * trapped: the message says which; writes made before the failure to imported memories and
  * tables stay, as the spec requires), TW_ERR_WASM_EXHAUSTED, TW_ERR_WASM_EXIT, TW_ERR_NOMEM.

@@ -313,6 +313,51 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(0xa6, F64, F64,                                                                         \
 	  f64_of((f64_bits(a) & 0x7fffffffffffffffull) | (f64_bits(b) & 0x8000000000000000ull)))
 
+/* The binary operations that have an immediate form (see TWM_OP_IMM_BASE). */
+#define NUM2I(X) \
+	X(0x46, I32, I32, a == b) \
+	X(0x47, I32, I32, a != b) \
+	X(0x48, I32, I32, S32(a) < S32(b)) \
+	X(0x49, I32, I32, a < b) \
+	X(0x4a, I32, I32, S32(a) > S32(b)) \
+	X(0x4b, I32, I32, a > b) \
+	X(0x4c, I32, I32, S32(a) <= S32(b)) \
+	X(0x4d, I32, I32, a <= b) \
+	X(0x4e, I32, I32, S32(a) >= S32(b)) \
+	X(0x4f, I32, I32, a >= b) \
+	X(0x51, I64, I32, a == b) \
+	X(0x52, I64, I32, a != b) \
+	X(0x53, I64, I32, S64(a) < S64(b)) \
+	X(0x54, I64, I32, a < b) \
+	X(0x55, I64, I32, S64(a) > S64(b)) \
+	X(0x56, I64, I32, a > b) \
+	X(0x57, I64, I32, S64(a) <= S64(b)) \
+	X(0x58, I64, I32, a <= b) \
+	X(0x59, I64, I32, S64(a) >= S64(b)) \
+	X(0x5a, I64, I32, a >= b) \
+	X(0x6a, I32, I32, a + b) \
+	X(0x6b, I32, I32, a - b) \
+	X(0x6c, I32, I32, a * b) \
+	X(0x71, I32, I32, a & b) \
+	X(0x72, I32, I32, a | b) \
+	X(0x73, I32, I32, a ^ b) \
+	X(0x74, I32, I32, a << (b & 31)) \
+	X(0x75, I32, I32, S32(a) >> (b & 31)) \
+	X(0x76, I32, I32, a >> (b & 31)) \
+	X(0x77, I32, I32, rotl32(a, b)) \
+	X(0x78, I32, I32, rotr32(a, b)) \
+	X(0x7c, I64, I64, a + b) \
+	X(0x7d, I64, I64, a - b) \
+	X(0x7e, I64, I64, a * b) \
+	X(0x83, I64, I64, a & b) \
+	X(0x84, I64, I64, a | b) \
+	X(0x85, I64, I64, a ^ b) \
+	X(0x86, I64, I64, a << (b & 63)) \
+	X(0x87, I64, I64, S64(a) >> (b & 63)) \
+	X(0x88, I64, I64, a >> (b & 63)) \
+	X(0x89, I64, I64, rotl64(a, b)) \
+	X(0x8a, I64, I64, rotr64(a, b))
+
 /* Loads: X(opcode, C type, conversion of v to the slot word) */
 #define LOADS(X)                                                                                  \
 	X(0x28, uint32_t, (uint64_t)v)                                                            \
@@ -378,7 +423,17 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(MEMORY_COPY)                                                                            \
 	X(MEMORY_FILL)                                                                            \
 	X(LOOP)                                                                                   \
-	X(TRUNC_SAT)
+	X(TRUNC_SAT)                                                                              \
+	X(BR_EQ)                                                                                  \
+	X(BR_NE)                                                                                  \
+	X(BR_LT_S)                                                                                \
+	X(BR_LT_U)                                                                                \
+	X(BR_GT_S)                                                                                \
+	X(BR_GT_U)                                                                                \
+	X(BR_LE_S)                                                                                \
+	X(BR_LE_U)                                                                                \
+	X(BR_GE_S)                                                                                \
+	X(BR_GE_U)
 
 enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
 {
@@ -389,10 +444,11 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 #define TBL_LS(op, ...) [op] = &&L_##op,
 #define TBL_SP(op) [op] = &&L_##op,
 #define TBL_OWN(n) [TWM_OP_##n] = &&L_##n,
+#define TBL_IMM(op, ...) [TWM_OP_IMM_BASE + op] = &&LI_##op,
 	static const void *const table[TWM_OP_TABLE_SIZE_ALL] = {
 		[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = &&L_bad,
 		NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_LS) STORES(TBL_LS) SPECIAL(TBL_SP)
-			OWN_OPS(TBL_OWN)};
+			OWN_OPS(TBL_OWN) NUM2I(TBL_IMM)};
 #pragma clang diagnostic pop
 
 	const int64_t fuel_start = fuel;
@@ -472,8 +528,39 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 		NEXT();                                                                           \
 	}
 
+#define IMM_I32(x) ((uint32_t)(x))
+#define IMM_I64(x) ((uint64_t)(int64_t)(int32_t)(x))
+#define H2I(op, tin, tout, expr)                                                                  \
+	LI_##op : {                                                                               \
+		T_##tin a = GET_##tin(SL(1));                                                     \
+		T_##tin b = IMM_##tin(ip[2]);                                                     \
+		SL(3) = PUT_##tout(expr);                                                         \
+		ip += 4;                                                                          \
+		NEXT();                                                                           \
+	}
+#define HBR(name, cmp)                                                                            \
+	L_##name : {                                                                              \
+		uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);                                \
+		if (cmp)                                                                          \
+			ip = code + ip[3];                                                        \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+
 	NUM1(H1)
 	NUM2(H2)
+	NUM2I(H2I)
+	HBR(BR_EQ, a == b)
+	HBR(BR_NE, a != b)
+	HBR(BR_LT_S, S32(a) < S32(b))
+	HBR(BR_LT_U, a < b)
+	HBR(BR_GT_S, S32(a) > S32(b))
+	HBR(BR_GT_U, a > b)
+	HBR(BR_LE_S, S32(a) <= S32(b))
+	HBR(BR_LE_U, a <= b)
+	HBR(BR_GE_S, S32(a) >= S32(b))
+	HBR(BR_GE_U, a >= b)
 	LOADS(HL)
 	STORES(HS)
 
