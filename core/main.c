@@ -15,6 +15,7 @@
 #include "core/options.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "wasm/twm_cli.h"
 
 struct subcommand {
 	const char *name;
@@ -27,6 +28,8 @@ static int cmd_version(int argc, char **argv);
 
 static const struct subcommand commands[] = {
 	{"version", "", "print version and build information", cmd_version},
+	{"run", "FILE.wasm [ARGS...]", "run a module's _start with WASI, or --invoke an export",
+	 twm_cli_run},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
