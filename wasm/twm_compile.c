@@ -914,6 +914,12 @@ static bool op_select(struct twm_compiler *c, bool typed)
 		if (!twm_rd_valtype(c->r, &want))
 			return false;
 	}
+	/* operands are read where they live; constants are written to their slots first */
+	uint32_t sa = 0, sb = 0, sc = 0;
+	bool emit_it = live(c) && c->nvt >= top(c)->height + 3;
+	if (emit_it && (!real_src(c, c->nvt - 3, &sa) || !real_src(c, c->nvt - 2, &sb) ||
+			!real_src(c, c->nvt - 1, &sc)))
+		return false;
 	if (!pop(c, TWM_I32, NULL) || !pop(c, want, &t1) || !pop(c, want, &t2))
 		return false;
 	if (!typed) {
@@ -925,8 +931,12 @@ static bool op_select(struct twm_compiler *c, bool typed)
 	}
 	if (!push(c, want))
 		return false;
-	uint32_t a = slot(c, c->nvt - 1);
-	return !live(c) || (emit(c, TWM_OP_SELECT) && emit4(c, a + 2, a, a + 1, a));
+	if (!emit_it)
+		return true;
+	if (!emit(c, TWM_OP_SELECT) || !emit4(c, sc, sa, sb, slot(c, c->nvt - 1)))
+		return false;
+	c->last_dst = c->ncode - 1;
+	return true;
 }
 
 static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *declared,
@@ -949,7 +959,8 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		c->last_dst = c->last_op = NO_PATCH;
 		/* instructions that read their operands where they are; every other one needs
 		 * the whole stack in its slots (calls, blocks, branches, merges) */
-		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x1a ||
+		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x1a || op == 0x1b ||
+			     op == 0x1c ||
 			     (op >= 0x20 && op <= 0x22) || op == 0x24 || (op >= 0x28 && op <= 0x3e) ||
 			     (op >= 0x41 && op <= 0xc4);
 		if (!keeps && live(c) && !materialize_range(c, 0, c->nvt))
