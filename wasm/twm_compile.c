@@ -199,7 +199,7 @@ static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 	uint32_t n = label_arity(f);
 	uint32_t src = slot(c, c->nvt - n);
 	if (f == &c->ctl[0])
-		return emit2(c, TWM_OP_RETURN, src);
+		return emit3(c, TWM_OP_RETURN, src, c->ctl[0].nr);
 	uint32_t dst = slot(c, f->height);
 	if (src != dst) {
 		for (uint32_t k = 0; k < n; k++)
@@ -1049,7 +1049,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 					return fail(c, "type mismatch");
 			}
 			if (f->kind == CTL_FUNC) {
-				if (live(c) && !emit2(c, TWM_OP_RETURN, slot(c, 0)))
+				if (live(c) && !emit3(c, TWM_OP_RETURN, slot(c, 0), f->nr))
 					return false;
 				patch_list(c, f->patch, c->ncode);
 				c->nctl--;

@@ -26,7 +26,7 @@
 	X(BR_IF)         /* cond target */                                                        \
 	X(BR_IF_NOT)     /* cond target */                                                        \
 	X(BR_TABLE)      /* idx n target*(n+1) */                                                 \
-	X(RETURN)        /* src (first result slot) */                                            \
+	X(RETURN)        /* src nresults (src = first result slot) */                             \
 	X(CALL)          /* funcidx argbase */                                                    \
 	X(CALL_INDIRECT) /* typeidx tableidx idxslot argbase */                                   \
 	X(MOVE)          /* src dst */                                                            \

@@ -834,7 +834,7 @@ L_LOOP:
 	NEXT();
 L_RETURN : {
 	uint32_t src = ip[1];
-	uint32_t n = cur->type->nresults;
+	uint32_t n = ip[2];
 	for (uint32_t k = 0; k < n; k++)
 		fp[k] = fp[src + k];
 	if (sinst->depth == 0)
