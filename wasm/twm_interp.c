@@ -458,7 +458,9 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(BRB) X(BRB_IF) X(BRB_IF_NOT) X(BRB_EQ) X(BRB_NE) X(BRB_LT_S) X(BRB_LT_U) X(BRB_GT_S) X(BRB_GT_U) X(BRB_LE_S) X(BRB_LE_U) X(BRB_GE_S) X(BRB_GE_U) \
 	X(BRBI_EQ) X(BRBI_NE) X(BRBI_LT_S) X(BRBI_LT_U) X(BRBI_GT_S) X(BRBI_GT_U) X(BRBI_LE_S) X(BRBI_LE_U) X(BRBI_GE_S) X(BRBI_GE_U)
 
-enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
+/* no_builtin: zeroing a callee's few locals must stay an inline loop, not a memset call */
+__attribute__((no_builtin("memset"))) enum tw_err
+twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
 {
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Winitializer-overrides"
