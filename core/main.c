@@ -21,6 +21,7 @@
 #include "core/worker.h"
 #include "http/http.h"
 #include "http/http_testroutes.h"
+#include "wasm/twm_cli.h"
 
 struct subcommand {
 	const char *name;
@@ -37,6 +38,8 @@ static const struct subcommand commands[] = {
 	{"jit", "list|emit|selftest", "inspect blueprints, print their PTX, verify the GPU",
 	 jit_cli_main},
 	{"serve", "[options]", "serve functions over HTTP until SIGINT/SIGTERM", cmd_serve},
+	{"run", "FILE.wasm [ARGS...]", "run a module's _start with WASI, or --invoke an export",
+	 twm_cli_run},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
