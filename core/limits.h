@@ -79,6 +79,57 @@
 #define TW_HTTP_WRITE_TIMEOUT_MS 30000
 #endif
 
+/* Provided receive buffers per worker and their size. Buffers go back to the ring as soon as
+ * their bytes are parsed, so they are shared by all of a worker's connections: 1024 x 4 KiB
+ * (4 MiB per worker) covers a full batch of completions even with thousands of busy clients. */
+#ifndef TW_HTTP_RECV_BUFS
+#define TW_HTTP_RECV_BUFS 1024
+#endif
+#ifndef TW_HTTP_RECV_BUF_BYTES
+#define TW_HTTP_RECV_BUF_BYTES 4096
+#endif
+
+/* Output buffered per connection before it grows: room for 16 pipelined small responses many
+ * times over. Larger responses grow it on demand up to TW_HTTP_RESPONSE_BYTES_MAX. */
+#ifndef TW_HTTP_OUT_BYTES
+#define TW_HTTP_OUT_BYTES (16 * 1024)
+#endif
+
+/* Largest single response the server will buffer (metrics scrapes, invoke results). */
+#ifndef TW_HTTP_RESPONSE_BYTES_MAX
+#define TW_HTTP_RESPONSE_BYTES_MAX (64u * 1024 * 1024)
+#endif
+
+/* Bytes a connection holds while it is not parsing (a handler is pending or its output is
+ * backed up). Reading stops at half of it; a client that overruns the rest is cut off. */
+#ifndef TW_HTTP_STASH_BYTES
+#define TW_HTTP_STASH_BYTES (32 * 1024)
+#endif
+
+/* Request bodies up to this size live in the connection's own buffer; larger ones are
+ * allocated once, when the headers announce them. */
+#ifndef TW_HTTP_INLINE_BODY_BYTES
+#define TW_HTTP_INLINE_BODY_BYTES (8 * 1024)
+#endif
+
+/* Route templates per server, segments per template and parameters per route: the API has a
+ * dozen routes with at most two parameters. */
+#ifndef TW_HTTP_ROUTES_MAX
+#define TW_HTTP_ROUTES_MAX 64
+#endif
+#ifndef TW_HTTP_ROUTE_SEGMENTS_MAX
+#define TW_HTTP_ROUTE_SEGMENTS_MAX 16
+#endif
+#ifndef TW_HTTP_ROUTE_PARAMS_MAX
+#define TW_HTTP_ROUTE_PARAMS_MAX 8
+#endif
+
+/* After a final response (errors, Connection: close) unread input is drained this long before
+ * the socket closes, so the client reads the response instead of a reset. */
+#ifndef TW_HTTP_LINGER_MS
+#define TW_HTTP_LINGER_MS 2000
+#endif
+
 /* ---- WebAssembly ------------------------------------------------------------------------ */
 
 /* Module bytes accepted at deploy and by the decoder. */
@@ -154,5 +205,10 @@ _Static_assert(TW_WASM_PAGES_MAX <= 65536, "wasm32 has at most 65536 pages");
 _Static_assert(TW_HTTP_HEADER_TIMEOUT_MS <= TW_HTTP_IDLE_TIMEOUT_MS,
 	       "a request head must not be given longer than an idle connection");
 _Static_assert(TW_WORKERS_MAX >= 1, "at least one worker");
+_Static_assert((TW_HTTP_RECV_BUFS & (TW_HTTP_RECV_BUFS - 1)) == 0 && TW_HTTP_RECV_BUFS <= 32768,
+	       "provided-buffer rings: power of two, at most 32768 entries");
+_Static_assert(TW_HTTP_STASH_BYTES >= 4 * TW_HTTP_RECV_BUF_BYTES,
+	       "the stash must absorb the receives in flight when reading stops");
+_Static_assert(TW_HTTP_RESPONSE_BYTES_MAX >= TW_HTTP_OUT_BYTES, "responses fit their buffer");
 
 #endif

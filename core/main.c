@@ -5,6 +5,7 @@
  * allowed to include from every floor. Subcommands are a table: each names its handler and a
  * one-line summary that `tensor-wasm --help` prints.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "core/options.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/worker.h"
+#include "http/http.h"
 
 struct subcommand {
 	const char *name;
@@ -24,9 +27,11 @@ struct subcommand {
 };
 
 static int cmd_version(int argc, char **argv);
+static int cmd_serve(int argc, char **argv);
 
 static const struct subcommand commands[] = {
 	{"version", "", "print version and build information", cmd_version},
+	{"serve", "[options]", "serve functions over HTTP until SIGINT/SIGTERM", cmd_serve},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -48,6 +53,61 @@ static int cmd_version(int argc, char **argv)
 	printf("tensor-wasm %s (git %s)\n", TW_VERSION, TW_GIT_SHA);
 	printf("compiler: %s\n", compiler_str());
 	printf("build mode: %s\n", TW_BUILD_MODE);
+	return 0;
+}
+
+/* serve: the HTTP server on a worker group; runs until SIGINT or SIGTERM, then drains. */
+static int cmd_serve(int argc, char **argv)
+{
+	struct tw_config cfg;
+	char err[256];
+	int first = 0;
+	bool help = false;
+	tw_config_defaults(&cfg);
+	if (tw_config_parse(&cfg, TW_CMD_SERVE, argc, argv, 1, &first, &help, err,
+			    sizeof(err)) != TW_ERR_OK) {
+		fprintf(stderr, "tensor-wasm serve: %s\n", err);
+		return 2;
+	}
+	if (help) {
+		printf("usage: tensor-wasm serve [options]\n\noptions:\n");
+		tw_config_print_help(stdout, TW_CMD_SERVE);
+		return 0;
+	}
+	if (first < argc) {
+		fprintf(stderr, "tensor-wasm serve: unexpected argument '%s'\n", argv[first]);
+		return 2;
+	}
+	struct http_server_opts ho;
+	http_server_opts_defaults(&ho);
+	snprintf(ho.listen, sizeof(ho.listen), "%s", cfg.listen);
+	ho.max_connections = cfg.max_connections;
+	ho.header_bytes_max = cfg.max_header_bytes;
+	ho.headers_max = cfg.max_headers;
+	ho.body_bytes_max = cfg.max_body_bytes;
+	ho.header_timeout_ms = cfg.header_timeout_ms;
+	ho.idle_timeout_ms = cfg.idle_timeout_ms;
+	ho.write_timeout_ms = cfg.write_timeout_ms;
+	struct http_server *srv;
+	if (http_server_create(&ho, &srv) != TW_ERR_OK)
+		return 1;
+
+	/* Signals are blocked before any worker exists, so only sigwait below sees them. */
+	tw_signals_block();
+	struct tw_worker_group_opts wo = {.workers = cfg.workers, .pin = cfg.pin_workers,
+					  .nhooks = 1, .hooks = {http_server_hooks(srv)}};
+	struct tw_worker_group *g;
+	enum tw_err e = tw_worker_group_start(&wo, &g);
+	if (e != TW_ERR_OK) {
+		fprintf(stderr, "tensor-wasm serve: cannot start: %s\n", tw_err_msg(e));
+		http_server_destroy(srv);
+		return 1;
+	}
+	int sig = tw_signals_wait();
+	TW_INFO(CORE, "%s received; draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	tw_worker_group_stop(g);
+	http_server_destroy(srv);
+	TW_INFO(CORE, "stopped");
 	return 0;
 }
 

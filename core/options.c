@@ -46,6 +46,10 @@ static const struct opt opts[] = {
 	 TW_CMD_SERVE, "MS", "idle keep-alive connections are closed after this"},
 	{"write-timeout-ms", "TENSOR_WASM_WRITE_TIMEOUT_MS", OPT_U32, F(write_timeout_ms), 1,
 	 3600000, TW_CMD_SERVE, "MS", "clients that stop reading are cut off after this"},
+	{"max-header-bytes", "TENSOR_WASM_MAX_HEADER_BYTES", OPT_U32, F(max_header_bytes), 256,
+	 1u << 20, TW_CMD_SERVE, "BYTES", "largest request line + headers (431 above)"},
+	{"max-headers", "TENSOR_WASM_MAX_HEADERS", OPT_U32, F(max_headers), 1, 1024,
+	 TW_CMD_SERVE, "N", "most request headers (431 above)"},
 	{"deadline-ms", "TENSOR_WASM_DEADLINE_MS", OPT_U32, F(deadline_ms), 1, 3600000,
 	 TW_CMD_SERVE | TW_CMD_RUN, "MS", "default and maximum per-call deadline"},
 	{"max-memory-pages", "TENSOR_WASM_MAX_MEMORY_PAGES", OPT_U32, F(max_memory_pages), 1,
@@ -76,6 +80,8 @@ void tw_config_defaults(struct tw_config *c)
 	c->header_timeout_ms = TW_HTTP_HEADER_TIMEOUT_MS;
 	c->idle_timeout_ms = TW_HTTP_IDLE_TIMEOUT_MS;
 	c->write_timeout_ms = TW_HTTP_WRITE_TIMEOUT_MS;
+	c->max_header_bytes = TW_HTTP_HEADER_BYTES_MAX;
+	c->max_headers = TW_HTTP_HEADERS_MAX;
 	c->deadline_ms = TW_INVOKE_DEADLINE_MS;
 	c->max_memory_pages = TW_WASM_PAGES_MAX;
 	c->fuel_per_slice = TW_WASM_FUEL_PER_SLICE;
