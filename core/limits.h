@@ -149,6 +149,55 @@
 #define TW_WASM_CALL_DEPTH_MAX 10000
 #endif
 
+/* Parameters or results of one function type. The spec sets no bound; 1000 covers every real
+ * program and keeps per-call copies and type checks small. */
+#ifndef TW_WASM_PARAMS_MAX
+#define TW_WASM_PARAMS_MAX 1000
+#endif
+
+/* Functions, tables and globals in one module's index spaces (imports included). Real modules
+ * have tens of thousands of functions at most; the caps bound per-instance arrays. */
+#ifndef TW_WASM_FUNCS_MAX
+#define TW_WASM_FUNCS_MAX 1000000
+#endif
+#ifndef TW_WASM_TABLES_MAX
+#define TW_WASM_TABLES_MAX 100000
+#endif
+#ifndef TW_WASM_GLOBALS_MAX
+#define TW_WASM_GLOBALS_MAX 1000000
+#endif
+
+/* Locals of one function, params included. Each is a 64-bit frame slot zeroed on every call, so
+ * a huge count is both a memory and a time attack. 50000 is what other engines accept. */
+#ifndef TW_WASM_LOCALS_MAX
+#define TW_WASM_LOCALS_MAX 50000
+#endif
+
+/* Operand stack depth and block nesting inside one function, checked by the validator. */
+#ifndef TW_WASM_OPERANDS_MAX
+#define TW_WASM_OPERANDS_MAX 65536
+#endif
+#ifndef TW_WASM_NESTING_MAX
+#define TW_WASM_NESTING_MAX 65536
+#endif
+
+/* Internal code cells (4 bytes) one function may compile to. Code is a small multiple of the
+ * bytecode except for br_table stubs; this caps that blow-up. */
+#ifndef TW_WASM_ICODE_CELLS_MAX
+#define TW_WASM_ICODE_CELLS_MAX (16u * 1024 * 1024)
+#endif
+
+/* Value-stack slots (8 bytes) of one instance: every frame's params, locals and operands of the
+ * calls in progress. 1M slots = 8 MiB of address space, touched only as deep as calls go. */
+#ifndef TW_WASM_STACK_SLOTS
+#define TW_WASM_STACK_SLOTS (1024u * 1024)
+#endif
+
+/* Elements of one table. Tables hold one pointer per element; 10M is 80 MiB. */
+#ifndef TW_WASM_TABLE_ELEMS_MAX
+#define TW_WASM_TABLE_ELEMS_MAX 10000000
+#endif
+
 /* Fuel units in one execution slice before the guest yields to the worker. About 100 µs of
  * interpretation: short enough that one guest never starves the core's other connections. */
 #ifndef TW_WASM_FUEL_PER_SLICE
@@ -210,5 +259,7 @@ _Static_assert((TW_HTTP_RECV_BUFS & (TW_HTTP_RECV_BUFS - 1)) == 0 && TW_HTTP_REC
 _Static_assert(TW_HTTP_STASH_BYTES >= 4 * TW_HTTP_RECV_BUF_BYTES,
 	       "the stash must absorb the receives in flight when reading stops");
 _Static_assert(TW_HTTP_RESPONSE_BYTES_MAX >= TW_HTTP_OUT_BYTES, "responses fit their buffer");
+_Static_assert(TW_WASM_LOCALS_MAX + TW_WASM_OPERANDS_MAX < TW_WASM_STACK_SLOTS,
+	       "one frame of the largest function must fit on the value stack");
 
 #endif

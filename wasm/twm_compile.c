@@ -1,0 +1,1153 @@
+/*
+ * twm_compile.c — validate one function body and compile it to internal code in a single pass.
+ *
+ * The validator follows the spec's algorithm (operand type stack, control frames, polymorphic
+ * stack after unconditional branches). Because every operand's stack height is static, the height
+ * names a frame slot: slot(h) = nlocals + h. Each instruction is emitted with the slots of its
+ * inputs and output, branch targets are resolved (forward ones through a patch list threaded
+ * through the code cells), and branch value copies become MOVEs. Code after an unconditional
+ * branch is validated but not emitted.
+ *
+ * Bounds: the type stack, control stack, locals and code size are capped (core/limits.h); a body
+ * can never make us allocate more than a small multiple of its own size plus those caps.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/limits.h"
+#include "wasm/twm_load_int.h"
+
+#define UNKNOWN 0 /* type of a value popped from a polymorphic stack */
+#define NO_PATCH UINT32_MAX
+
+enum ctl_kind { CTL_FUNC, CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE };
+
+struct ctl {
+	uint8_t kind;
+	bool unreachable; /* after br/return/unreachable in this frame */
+	bool dead;        /* the frame itself sits in unreachable code: emit nothing */
+	uint32_t height;  /* type stack height at entry, params excluded */
+	uint32_t np, nr;
+	const uint8_t *pt, *rt;
+	uint32_t patch;      /* head of the forward-branch patch list */
+	uint32_t else_patch; /* the BR_IF_NOT of an `if` */
+	uint32_t loop_ip;    /* LOOP header cell */
+	uint32_t instr_start;
+};
+
+struct twm_compiler {
+	uint8_t *vt;
+	uint32_t nvt, vt_cap;
+	struct ctl *ctl;
+	uint32_t nctl, ctl_cap;
+	uint32_t *code;
+	uint32_t ncode, code_cap;
+	uint8_t *lt;
+	uint32_t nl, lt_cap;
+	uint32_t *loops;
+	uint32_t nloops, loops_cap;
+	uint32_t *labels;
+	uint32_t labels_cap;
+	uint32_t max_height;
+	uint32_t ninstr;
+	struct twm_rd *r;
+	struct twm_module *m;
+};
+
+static uint8_t one_type[256];
+
+struct twm_compiler *twm_compiler_new(void)
+{
+	for (int i = 0; i < 256; i++)
+		one_type[i] = (uint8_t)i;
+	return calloc(1, sizeof(struct twm_compiler));
+}
+
+void twm_compiler_free(struct twm_compiler *c)
+{
+	if (!c)
+		return;
+	free(c->vt);
+	free(c->ctl);
+	free(c->code);
+	free(c->lt);
+	free(c->loops);
+	free(c->labels);
+	free(c);
+}
+
+static bool fail(struct twm_compiler *c, const char *msg)
+{
+	return twm_rd_fail(c->r, TW_ERR_WASM_INVALID, msg);
+}
+
+static bool failf(struct twm_compiler *c, const char *fmt, uint32_t idx)
+{
+	char msg[96];
+	snprintf(msg, sizeof(msg), fmt, idx);
+	return twm_rd_fail(c->r, TW_ERR_WASM_INVALID, msg);
+}
+
+static bool grow(struct twm_compiler *c, void **buf, uint32_t *cap, uint32_t need, size_t elem,
+		 uint32_t max)
+{
+	if (need <= *cap)
+		return true;
+	if (need > max)
+		return false;
+	uint64_t n = *cap ? (uint64_t)*cap * 2 : 64;
+	while (n < need)
+		n *= 2;
+	if (n > max)
+		n = max;
+	void *p = realloc(*buf, n * elem);
+	if (!p)
+		return twm_rd_fail(c->r, TW_ERR_NOMEM, "out of memory");
+	*buf = p;
+	*cap = (uint32_t)n;
+	return true;
+}
+
+/* ---- emission ------------------------------------------------------------------------------- */
+
+static inline struct ctl *top(struct twm_compiler *c)
+{
+	return &c->ctl[c->nctl - 1];
+}
+
+static inline bool live(struct twm_compiler *c)
+{
+	struct ctl *f = top(c);
+	return !f->unreachable && !f->dead;
+}
+
+static bool emit(struct twm_compiler *c, uint32_t v)
+{
+	if (c->ncode >= c->code_cap &&
+	    !grow(c, (void **)&c->code, &c->code_cap, c->ncode + 1, 4, TW_WASM_ICODE_CELLS_MAX)) {
+		if (!c->r->failed)
+			twm_rd_fail(c->r, TW_ERR_MODULE_TOO_LARGE, "function too large");
+		return false;
+	}
+	c->code[c->ncode++] = v;
+	return true;
+}
+
+static bool emit2(struct twm_compiler *c, uint32_t a, uint32_t b)
+{
+	return emit(c, a) && emit(c, b);
+}
+
+static bool emit3(struct twm_compiler *c, uint32_t a, uint32_t b, uint32_t d)
+{
+	return emit(c, a) && emit(c, b) && emit(c, d);
+}
+
+static bool emit4(struct twm_compiler *c, uint32_t a, uint32_t b, uint32_t d, uint32_t e)
+{
+	return emit2(c, a, b) && emit2(c, d, e);
+}
+
+static inline uint32_t slot(struct twm_compiler *c, uint32_t h)
+{
+	return c->nl + h;
+}
+
+/* The cell that will hold the target of a branch to `f`. */
+static bool emit_target(struct twm_compiler *c, struct ctl *f)
+{
+	if (f->kind == CTL_LOOP)
+		return emit(c, f->loop_ip);
+	if (!emit(c, f->patch))
+		return false;
+	f->patch = c->ncode - 1;
+	return true;
+}
+
+static uint32_t label_arity(const struct ctl *f)
+{
+	return f->kind == CTL_LOOP ? f->np : f->nr;
+}
+
+static bool needs_copy(struct twm_compiler *c, const struct ctl *f)
+{
+	uint32_t n = label_arity(f);
+	return f == &c->ctl[0] || (n && c->nvt - n != f->height);
+}
+
+/* Unconditional jump to `f` with its label values on top of the stack (height c->nvt). */
+static bool emit_jump(struct twm_compiler *c, struct ctl *f)
+{
+	uint32_t n = label_arity(f);
+	uint32_t src = slot(c, c->nvt - n);
+	if (f == &c->ctl[0])
+		return emit2(c, TWM_OP_RETURN, src);
+	uint32_t dst = slot(c, f->height);
+	if (src != dst) {
+		for (uint32_t k = 0; k < n; k++)
+			if (!emit3(c, TWM_OP_MOVE, src + k, dst + k))
+				return false;
+	}
+	return emit(c, TWM_OP_BR) && emit_target(c, f);
+}
+
+static void patch_list(struct twm_compiler *c, uint32_t head, uint32_t target)
+{
+	while (head != NO_PATCH) {
+		uint32_t next = c->code[head];
+		c->code[head] = target;
+		head = next;
+	}
+}
+
+/* ---- type stack ----------------------------------------------------------------------------- */
+
+static bool push(struct twm_compiler *c, uint8_t t)
+{
+	if (c->nvt >= c->vt_cap &&
+	    !grow(c, (void **)&c->vt, &c->vt_cap, c->nvt + 1, 1, TW_WASM_OPERANDS_MAX))
+		return c->r->failed ? false : fail(c, "operand stack too deep");
+	c->vt[c->nvt++] = t;
+	if (c->nvt > c->max_height)
+		c->max_height = c->nvt;
+	return true;
+}
+
+static bool pop(struct twm_compiler *c, uint8_t want, uint8_t *got)
+{
+	struct ctl *f = top(c);
+	uint8_t t;
+	if (c->nvt == f->height) {
+		if (!f->unreachable)
+			return fail(c, "type mismatch");
+		t = UNKNOWN;
+	} else {
+		t = c->vt[--c->nvt];
+	}
+	if (want != UNKNOWN && t != UNKNOWN && t != want)
+		return fail(c, "type mismatch");
+	if (got)
+		*got = t == UNKNOWN ? want : t;
+	return true;
+}
+
+static bool pop_n(struct twm_compiler *c, uint32_t n, const uint8_t *types)
+{
+	for (uint32_t i = n; i-- > 0;)
+		if (!pop(c, types[i], NULL))
+			return false;
+	return true;
+}
+
+static bool push_n(struct twm_compiler *c, uint32_t n, const uint8_t *types)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!push(c, types[i]))
+			return false;
+	return true;
+}
+
+static bool is_ref(uint8_t t)
+{
+	return t == TWM_FUNCREF || t == TWM_EXTERNREF;
+}
+
+static bool push_ctl(struct twm_compiler *c, uint8_t kind, uint32_t np, const uint8_t *pt,
+		     uint32_t nr, const uint8_t *rt)
+{
+	bool dead = c->nctl ? !live(c) : false;
+	if (c->nctl >= c->ctl_cap &&
+	    !grow(c, (void **)&c->ctl, &c->ctl_cap, c->nctl + 1, sizeof(struct ctl),
+		  TW_WASM_NESTING_MAX))
+		return c->r->failed ? false : fail(c, "blocks nested too deeply");
+	struct ctl *f = &c->ctl[c->nctl++];
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->dead = dead;
+	f->height = c->nvt;
+	f->np = np;
+	f->pt = pt;
+	f->nr = nr;
+	f->rt = rt;
+	f->patch = NO_PATCH;
+	f->else_patch = NO_PATCH;
+	f->instr_start = c->ninstr;
+	return push_n(c, np, pt);
+}
+
+/* Check the frame's results are exactly what is on the stack. */
+static bool check_end(struct twm_compiler *c, struct ctl *f)
+{
+	if (!pop_n(c, f->nr, f->rt))
+		return false;
+	if (c->nvt != f->height)
+		return fail(c, "type mismatch");
+	return true;
+}
+
+static void set_unreachable(struct twm_compiler *c)
+{
+	struct ctl *f = top(c);
+	c->nvt = f->height;
+	f->unreachable = true;
+}
+
+/* ---- immediates ----------------------------------------------------------------------------- */
+
+static bool read_blocktype(struct twm_compiler *c, uint32_t *np, const uint8_t **pt,
+			   uint32_t *nr, const uint8_t **rt)
+{
+	struct twm_rd *r = c->r;
+	if (r->p >= r->end)
+		return twm_rd_eof(r);
+	uint8_t b = *r->p;
+	*np = 0;
+	*pt = NULL;
+	if (b == 0x40) {
+		r->p++;
+		*nr = 0;
+		*rt = NULL;
+		return true;
+	}
+	if (b == TWM_I32 || b == TWM_I64 || b == TWM_F32 || b == TWM_F64 || b == TWM_FUNCREF ||
+	    b == TWM_EXTERNREF || b == TWM_V128) {
+		uint8_t t;
+		if (!twm_rd_valtype(r, &t))
+			return false;
+		*nr = 1;
+		*rt = &one_type[t];
+		return true;
+	}
+	int64_t idx;
+	if (!twm_rd_s33(r, &idx))
+		return false;
+	if (idx < 0)
+		return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "malformed value type");
+	if ((uint64_t)idx >= c->m->ntypes)
+		return failf(c, "unknown type %u", (uint32_t)idx);
+	const struct twm_ftype *t = &c->m->types[idx];
+	*np = t->nparams;
+	*pt = t->types;
+	*nr = t->nresults;
+	*rt = t->types + t->nparams;
+	return true;
+}
+
+static bool read_memarg(struct twm_compiler *c, uint32_t natural_log2, uint32_t *offset)
+{
+	uint32_t align;
+	if (!twm_rd_u32(c->r, &align) || !twm_rd_u32(c->r, offset))
+		return false;
+	if (align >= 32)
+		return twm_rd_fail(c->r, TW_ERR_WASM_MALFORMED, "malformed memop flags");
+	if (c->m->nmems == 0)
+		return fail(c, "unknown memory 0");
+	if (align > natural_log2)
+		return fail(c, "alignment must not be larger than natural");
+	return true;
+}
+
+static bool zero_byte(struct twm_compiler *c)
+{
+	uint8_t b;
+	if (!twm_rd_u8(c->r, &b))
+		return false;
+	if (b != 0)
+		return twm_rd_fail(c->r, TW_ERR_WASM_MALFORMED, "zero byte expected");
+	return true;
+}
+
+static bool need_memory(struct twm_compiler *c)
+{
+	return c->m->nmems ? true : fail(c, "unknown memory 0");
+}
+
+/* ---- numeric signatures --------------------------------------------------------------------- */
+
+/* For opcodes 0x45..0xc4: operand types (b = 0 for unary) and result type. */
+static void num_sig(uint8_t op, uint8_t *a, uint8_t *b, uint8_t *res)
+{
+	const uint8_t I = TWM_I32, L = TWM_I64, F = TWM_F32, D = TWM_F64;
+	*b = 0;
+	if (op == 0x45) {
+		*a = I, *res = I;
+	} else if (op <= 0x4f) {
+		*a = *b = I, *res = I;
+	} else if (op == 0x50) {
+		*a = L, *res = I;
+	} else if (op <= 0x5a) {
+		*a = *b = L, *res = I;
+	} else if (op <= 0x60) {
+		*a = *b = F, *res = I;
+	} else if (op <= 0x66) {
+		*a = *b = D, *res = I;
+	} else if (op <= 0x69) {
+		*a = I, *res = I;
+	} else if (op <= 0x78) {
+		*a = *b = I, *res = I;
+	} else if (op <= 0x7b) {
+		*a = L, *res = L;
+	} else if (op <= 0x8a) {
+		*a = *b = L, *res = L;
+	} else if (op <= 0x91) {
+		*a = F, *res = F;
+	} else if (op <= 0x98) {
+		*a = *b = F, *res = F;
+	} else if (op <= 0x9f) {
+		*a = D, *res = D;
+	} else if (op <= 0xa6) {
+		*a = *b = D, *res = D;
+	} else {
+		static const uint8_t conv[][2] = {
+			/* a7 */ {TWM_I64, TWM_I32}, {TWM_F32, TWM_I32}, {TWM_F32, TWM_I32},
+			/* aa */ {TWM_F64, TWM_I32}, {TWM_F64, TWM_I32}, {TWM_I32, TWM_I64},
+			/* ad */ {TWM_I32, TWM_I64}, {TWM_F32, TWM_I64}, {TWM_F32, TWM_I64},
+			/* b0 */ {TWM_F64, TWM_I64}, {TWM_F64, TWM_I64}, {TWM_I32, TWM_F32},
+			/* b3 */ {TWM_I32, TWM_F32}, {TWM_I64, TWM_F32}, {TWM_I64, TWM_F32},
+			/* b6 */ {TWM_F64, TWM_F32}, {TWM_I32, TWM_F64}, {TWM_I32, TWM_F64},
+			/* b9 */ {TWM_I64, TWM_F64}, {TWM_I64, TWM_F64}, {TWM_F32, TWM_F64},
+			/* bc */ {TWM_F32, TWM_I32}, {TWM_F64, TWM_I64}, {TWM_I32, TWM_F32},
+			/* bf */ {TWM_I64, TWM_F64}, {TWM_I32, TWM_I32}, {TWM_I32, TWM_I32},
+			/* c2 */ {TWM_I64, TWM_I64}, {TWM_I64, TWM_I64}, {TWM_I64, TWM_I64},
+		};
+		*a = conv[op - 0xa7][0];
+		*res = conv[op - 0xa7][1];
+	}
+}
+
+bool twm_op_known(uint8_t op)
+{
+	if (op <= 0x05 || (op >= 0x0b && op <= 0x11) || op == 0x1a || op == 0x1b || op == 0x1c)
+		return true;
+	if ((op >= 0x20 && op <= 0x26) || (op >= 0x28 && op <= 0xc4))
+		return true;
+	return op == 0xd0 || op == 0xd1 || op == 0xd2 || op == 0xfc || op == 0xfd;
+}
+
+/* ---- the body ------------------------------------------------------------------------------- */
+
+static bool read_locals(struct twm_compiler *c, const struct twm_ftype *ft)
+{
+	struct twm_rd *r = c->r;
+	uint32_t ngroups;
+	uint64_t total = ft->nparams;
+	if (!twm_rd_u32(r, &ngroups))
+		return false;
+	c->nl = 0;
+	if (!grow(c, (void **)&c->lt, &c->lt_cap, ft->nparams + 1, 1, TW_WASM_LOCALS_MAX + 1))
+		return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "too many locals");
+	memcpy(c->lt, ft->types, ft->nparams);
+	c->nl = ft->nparams;
+	for (uint32_t g = 0; g < ngroups; g++) {
+		uint32_t n;
+		uint8_t t;
+		if (!twm_rd_u32(r, &n))
+			return false;
+		total += n;
+		if (total > TW_WASM_LOCALS_MAX)
+			return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "too many locals");
+		if (!twm_rd_valtype(r, &t))
+			return false;
+		if (!grow(c, (void **)&c->lt, &c->lt_cap, (uint32_t)total + 1, 1,
+			  TW_WASM_LOCALS_MAX + 1))
+			return false;
+		memset(c->lt + c->nl, t, n);
+		c->nl = (uint32_t)total;
+	}
+	return true;
+}
+
+static bool op_fc(struct twm_compiler *c)
+{
+	struct twm_module *m = c->m;
+	uint32_t sub, x, y;
+	uint8_t t;
+	if (!twm_rd_u32(c->r, &sub))
+		return false;
+	if (sub <= 7) {
+		static const uint8_t in[8] = {TWM_F32, TWM_F32, TWM_F64, TWM_F64,
+					      TWM_F32, TWM_F32, TWM_F64, TWM_F64};
+		uint8_t out = sub < 4 ? TWM_I32 : TWM_I64;
+		if (!pop(c, in[sub], NULL) || !push(c, out))
+			return false;
+		return !live(c) || emit4(c, TWM_OP_TRUNC_SAT, sub, slot(c, c->nvt - 1),
+					 slot(c, c->nvt - 1));
+	}
+	switch (sub) {
+	case 8: /* memory.init */
+		if (!twm_rd_u32(c->r, &x) || !zero_byte(c))
+			return false;
+		if (!need_memory(c))
+			return false;
+		if (!c->m->has_datacount) {
+			/* decided at the end of the module: malformed if a data section follows,
+			 * otherwise the index is unknown */
+			if (!c->m->data_idx_used) {
+				c->m->data_idx_used = true;
+				c->m->data_idx_first = x;
+			}
+		} else if (x >= c->m->datacount)
+			return failf(c, "unknown data segment %u", x);
+		if (!pop(c, TWM_I32, NULL) || !pop(c, TWM_I32, NULL) || !pop(c, TWM_I32, NULL))
+			return false;
+		return !live(c) || (emit(c, TWM_OP_MEMORY_INIT) &&
+					   emit4(c, x, slot(c, c->nvt), slot(c, c->nvt + 1),
+						 slot(c, c->nvt + 2)));
+	case 9: /* data.drop */
+		if (!twm_rd_u32(c->r, &x))
+			return false;
+		if (!c->m->has_datacount) {
+			/* decided at the end of the module: malformed if a data section follows,
+			 * otherwise the index is unknown */
+			if (!c->m->data_idx_used) {
+				c->m->data_idx_used = true;
+				c->m->data_idx_first = x;
+			}
+		} else if (x >= c->m->datacount)
+			return failf(c, "unknown data segment %u", x);
+		return !live(c) || emit2(c, TWM_OP_DATA_DROP, x);
+	case 10: /* memory.copy */
+		if (!zero_byte(c) || !zero_byte(c) || !need_memory(c))
+			return false;
+		if (!pop(c, TWM_I32, NULL) || !pop(c, TWM_I32, NULL) || !pop(c, TWM_I32, NULL))
+			return false;
+		return !live(c) || emit4(c, TWM_OP_MEMORY_COPY, slot(c, c->nvt),
+					 slot(c, c->nvt + 1), slot(c, c->nvt + 2));
+	case 11: /* memory.fill */
+		if (!zero_byte(c) || !need_memory(c))
+			return false;
+		if (!pop(c, TWM_I32, NULL) || !pop(c, TWM_I32, NULL) || !pop(c, TWM_I32, NULL))
+			return false;
+		return !live(c) || emit4(c, TWM_OP_MEMORY_FILL, slot(c, c->nvt),
+					 slot(c, c->nvt + 1), slot(c, c->nvt + 2));
+	case 12: /* table.init elem table */
+		if (!twm_rd_u32(c->r, &x) || !twm_rd_u32(c->r, &y))
+			return false;
+		if (y >= m->ntables)
+			return failf(c, "unknown table %u", y);
+		if (x >= m->nelems)
+			return failf(c, "unknown elem segment %u", x);
+		if (m->elems[x].type != m->tables[y].elem)
+			return fail(c, "type mismatch");
+		if (!pop(c, TWM_I32, NULL) || !pop(c, TWM_I32, NULL) || !pop(c, TWM_I32, NULL))
+			return false;
+		return !live(c) || (emit3(c, TWM_OP_TABLE_INIT, x, y) &&
+					   emit3(c, slot(c, c->nvt), slot(c, c->nvt + 1),
+						 slot(c, c->nvt + 2)));
+	case 13: /* elem.drop */
+		if (!twm_rd_u32(c->r, &x))
+			return false;
+		if (x >= m->nelems)
+			return failf(c, "unknown elem segment %u", x);
+		return !live(c) || emit2(c, TWM_OP_ELEM_DROP, x);
+	case 14: /* table.copy dst src */
+		if (!twm_rd_u32(c->r, &x) || !twm_rd_u32(c->r, &y))
+			return false;
+		if (x >= m->ntables)
+			return failf(c, "unknown table %u", x);
+		if (y >= m->ntables)
+			return failf(c, "unknown table %u", y);
+		if (m->tables[x].elem != m->tables[y].elem)
+			return fail(c, "type mismatch");
+		if (!pop(c, TWM_I32, NULL) || !pop(c, TWM_I32, NULL) || !pop(c, TWM_I32, NULL))
+			return false;
+		return !live(c) || (emit3(c, TWM_OP_TABLE_COPY, x, y) &&
+					   emit3(c, slot(c, c->nvt), slot(c, c->nvt + 1),
+						 slot(c, c->nvt + 2)));
+	case 15: /* table.grow */
+		if (!twm_rd_u32(c->r, &x))
+			return false;
+		if (x >= m->ntables)
+			return failf(c, "unknown table %u", x);
+		if (!pop(c, TWM_I32, NULL) || !pop(c, m->tables[x].elem, NULL) ||
+		    !push(c, TWM_I32))
+			return false;
+		return !live(c) || (emit(c, TWM_OP_TABLE_GROW) &&
+					   emit4(c, x, slot(c, c->nvt - 1), slot(c, c->nvt),
+						 slot(c, c->nvt - 1)));
+	case 16: /* table.size */
+		if (!twm_rd_u32(c->r, &x))
+			return false;
+		if (x >= m->ntables)
+			return failf(c, "unknown table %u", x);
+		if (!push(c, TWM_I32))
+			return false;
+		return !live(c) || emit3(c, TWM_OP_TABLE_SIZE, x, slot(c, c->nvt - 1));
+	case 17: /* table.fill */
+		if (!twm_rd_u32(c->r, &x))
+			return false;
+		if (x >= m->ntables)
+			return failf(c, "unknown table %u", x);
+		if (!pop(c, TWM_I32, NULL) || !pop(c, m->tables[x].elem, NULL) ||
+		    !pop(c, TWM_I32, NULL))
+			return false;
+		return !live(c) || (emit(c, TWM_OP_TABLE_FILL) &&
+					   emit4(c, x, slot(c, c->nvt), slot(c, c->nvt + 1),
+						 slot(c, c->nvt + 2)));
+	default:
+		(void)t;
+		return twm_rd_fail(c->r, TW_ERR_WASM_MALFORMED, "illegal opcode");
+	}
+}
+
+static bool op_br_table(struct twm_compiler *c)
+{
+	struct twm_rd *r = c->r;
+	uint32_t n;
+	if (!twm_rd_u32(r, &n))
+		return false;
+	if (n > (size_t)(r->end - r->p))
+		return twm_rd_eof(r);
+	if (!grow(c, (void **)&c->labels, &c->labels_cap, n + 1, 4, UINT32_MAX / 8))
+		return false;
+	for (uint32_t i = 0; i <= n; i++) {
+		if (!twm_rd_u32(r, &c->labels[i]))
+			return false;
+		if (c->labels[i] >= c->nctl)
+			return fail(c, "unknown label");
+	}
+	if (!pop(c, TWM_I32, NULL))
+		return false;
+	uint32_t idx_slot = slot(c, c->nvt);
+	struct ctl *def = &c->ctl[c->nctl - 1 - c->labels[n]];
+	uint32_t arity = label_arity(def);
+	struct ctl *f = top(c);
+	for (uint32_t i = 0; i <= n; i++) {
+		struct ctl *L = &c->ctl[c->nctl - 1 - c->labels[i]];
+		const uint8_t *lt = L->kind == CTL_LOOP ? L->pt : L->rt;
+		if (label_arity(L) != arity)
+			return fail(c, "type mismatch");
+		for (uint32_t k = 0; k < arity; k++) {
+			uint32_t pos = c->nvt - 1 - k; /* may wrap below height */
+			uint8_t want = lt[arity - 1 - k];
+			if (c->nvt < k + 1 || pos < f->height) {
+				if (!f->unreachable)
+					return fail(c, "type mismatch");
+				continue;
+			}
+			if (c->vt[pos] != UNKNOWN && c->vt[pos] != want)
+				return fail(c, "type mismatch");
+		}
+	}
+	/* the stack must also be deep enough for the default label's values */
+	if (!f->unreachable && c->nvt < f->height + arity)
+		return fail(c, "type mismatch");
+	if (live(c)) {
+		if (!emit3(c, TWM_OP_BR_TABLE, idx_slot, n))
+			return false;
+		uint32_t cells = c->ncode;
+		for (uint32_t i = 0; i <= n; i++)
+			if (!emit(c, NO_PATCH))
+				return false;
+		for (uint32_t i = 0; i <= n; i++) {
+			struct ctl *L = &c->ctl[c->nctl - 1 - c->labels[i]];
+			if (!needs_copy(c, L)) {
+				if (L->kind == CTL_LOOP) {
+					c->code[cells + i] = L->loop_ip;
+				} else {
+					c->code[cells + i] = L->patch;
+					L->patch = cells + i;
+				}
+			} else {
+				c->code[cells + i] = c->ncode;
+				if (!emit_jump(c, L))
+					return false;
+			}
+		}
+	}
+	set_unreachable(c);
+	return true;
+}
+
+static bool op_select(struct twm_compiler *c, bool typed)
+{
+	uint8_t t1, t2, want = UNKNOWN;
+	if (typed) {
+		uint32_t n;
+		if (!twm_rd_u32(c->r, &n))
+			return false;
+		if (n != 1)
+			return fail(c, "invalid result arity");
+		if (!twm_rd_valtype(c->r, &want))
+			return false;
+	}
+	if (!pop(c, TWM_I32, NULL) || !pop(c, want, &t1) || !pop(c, want, &t2))
+		return false;
+	if (!typed) {
+		if (is_ref(t1) || is_ref(t2))
+			return fail(c, "type mismatch");
+		if (t1 != UNKNOWN && t2 != UNKNOWN && t1 != t2)
+			return fail(c, "type mismatch");
+		want = t1 != UNKNOWN ? t1 : t2;
+	}
+	if (!push(c, want))
+		return false;
+	uint32_t a = slot(c, c->nvt - 1);
+	return !live(c) || (emit(c, TWM_OP_SELECT) && emit4(c, a + 2, a, a + 1, a));
+}
+
+static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *declared,
+		 const uint8_t *body_start)
+{
+	struct twm_module *m = c->m;
+	struct twm_rd *r = c->r;
+	const struct twm_ftype *ft = &m->types[m->func_types[func_index]];
+
+	if (!push_ctl(c, CTL_FUNC, 0, NULL, ft->nresults, ft->types + ft->nparams))
+		return false;
+	while (c->nctl > 0) {
+		const uint8_t *op_at = r->p;
+		uint8_t op;
+		uint32_t x;
+		if (!twm_rd_u8(r, &op))
+			return false;
+		c->ninstr++;
+		switch (op) {
+		case 0x00: /* unreachable */
+			if (live(c) && !emit(c, TWM_OP_UNREACHABLE))
+				return false;
+			set_unreachable(c);
+			break;
+		case 0x01:
+			break;
+		case 0x02:
+		case 0x03:
+		case 0x04: {
+			uint32_t np, nr;
+			const uint8_t *pt, *rt;
+			if (!read_blocktype(c, &np, &pt, &nr, &rt))
+				return false;
+			uint32_t cond = 0;
+			if (op == 0x04) {
+				if (!pop(c, TWM_I32, NULL))
+					return false;
+				cond = slot(c, c->nvt);
+			}
+			if (!pop_n(c, np, pt))
+				return false;
+			bool was_live = live(c);
+			if (!push_ctl(c, op == 0x02 ? CTL_BLOCK : op == 0x03 ? CTL_LOOP : CTL_IF, np,
+				      pt, nr, rt))
+				return false;
+			struct ctl *f = top(c);
+			if (op == 0x03) {
+				if (!grow(c, (void **)&c->loops, &c->loops_cap, c->nloops + 1, 4,
+					  UINT32_MAX / 8))
+					return false;
+				c->loops[c->nloops] = (uint32_t)(op_at - body_start);
+				f->loop_ip = c->ncode;
+				if (was_live && !emit3(c, TWM_OP_LOOP, 1, c->nloops))
+					return false;
+				c->nloops++;
+			} else if (op == 0x04 && was_live) {
+				if (!emit3(c, TWM_OP_BR_IF_NOT, cond, NO_PATCH))
+					return false;
+				f->else_patch = c->ncode - 1;
+			}
+			break;
+		}
+		case 0x05: { /* else */
+			struct ctl *f = top(c);
+			if (f->kind != CTL_IF)
+				return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "else without if");
+			if (!check_end(c, f))
+				return false;
+			if (live(c) && !(emit(c, TWM_OP_BR) && emit_target(c, f)))
+				return false;
+			if (f->else_patch != NO_PATCH) {
+				c->code[f->else_patch] = c->ncode;
+				f->else_patch = NO_PATCH;
+			}
+			f->kind = CTL_ELSE;
+			f->unreachable = false;
+			if (!push_n(c, f->np, f->pt))
+				return false;
+			break;
+		}
+		case 0x0b: { /* end */
+			struct ctl *f = top(c);
+			if (!check_end(c, f))
+				return false;
+			if (f->kind == CTL_IF) {
+				/* no else: the false branch passes the params through */
+				if (f->np != f->nr || (f->np && memcmp(f->pt, f->rt, f->np) != 0))
+					return fail(c, "type mismatch");
+			}
+			if (f->kind == CTL_FUNC) {
+				if (live(c) && !emit2(c, TWM_OP_RETURN, slot(c, 0)))
+					return false;
+				patch_list(c, f->patch, c->ncode);
+				c->nctl--;
+				break;
+			}
+			if (f->else_patch != NO_PATCH)
+				c->code[f->else_patch] = c->ncode;
+			if (f->kind == CTL_LOOP && !f->dead) {
+				uint32_t cost = c->ninstr - f->instr_start;
+				c->code[f->loop_ip + 1] = cost ? cost : 1;
+			}
+			patch_list(c, f->patch, c->ncode);
+			uint32_t nr = f->nr;
+			const uint8_t *rt = f->rt;
+			c->nctl--;
+			if (!push_n(c, nr, rt))
+				return false;
+			break;
+		}
+		case 0x0c: /* br */
+			if (!twm_rd_u32(r, &x))
+				return false;
+			if (x >= c->nctl)
+				return fail(c, "unknown label");
+			{
+				struct ctl *L = &c->ctl[c->nctl - 1 - x];
+				uint32_t n = label_arity(L);
+				const uint8_t *lt = L->kind == CTL_LOOP ? L->pt : L->rt;
+				if (!pop_n(c, n, lt))
+					return false;
+				c->nvt += n; /* values stay in place for the jump's copy */
+				if (live(c) && !emit_jump(c, L))
+					return false;
+				set_unreachable(c);
+			}
+			break;
+		case 0x0d: /* br_if */
+			if (!twm_rd_u32(r, &x))
+				return false;
+			if (x >= c->nctl)
+				return fail(c, "unknown label");
+			if (!pop(c, TWM_I32, NULL))
+				return false;
+			{
+				uint32_t cond = slot(c, c->nvt);
+				struct ctl *L = &c->ctl[c->nctl - 1 - x];
+				uint32_t n = label_arity(L);
+				const uint8_t *lt = L->kind == CTL_LOOP ? L->pt : L->rt;
+				if (!pop_n(c, n, lt) || !push_n(c, n, lt))
+					return false;
+				if (live(c)) {
+					if (needs_copy(c, L)) {
+						if (!emit3(c, TWM_OP_BR_IF_NOT, cond, NO_PATCH))
+							return false;
+						uint32_t skip = c->ncode - 1;
+						if (!emit_jump(c, L))
+							return false;
+						c->code[skip] = c->ncode;
+					} else if (!emit2(c, TWM_OP_BR_IF, cond) ||
+						   !emit_target(c, L)) {
+						return false;
+					}
+				}
+			}
+			break;
+		case 0x0e:
+			if (!op_br_table(c))
+				return false;
+			break;
+		case 0x0f: { /* return */
+			struct ctl *L = &c->ctl[0];
+			if (!pop_n(c, L->nr, L->rt))
+				return false;
+			c->nvt += L->nr;
+			if (live(c) && !emit_jump(c, L))
+				return false;
+			set_unreachable(c);
+			break;
+		}
+		case 0x10: { /* call */
+			if (!twm_rd_u32(r, &x))
+				return false;
+			if (x >= m->nfuncs)
+				return failf(c, "unknown function %u", x);
+			const struct twm_ftype *t = &m->types[m->func_types[x]];
+			if (!pop_n(c, t->nparams, t->types))
+				return false;
+			uint32_t base = slot(c, c->nvt);
+			if (!push_n(c, t->nresults, t->types + t->nparams))
+				return false;
+			if (live(c) && !emit3(c, TWM_OP_CALL, x, base))
+				return false;
+			break;
+		}
+		case 0x11: { /* call_indirect */
+			uint32_t tab;
+			if (!twm_rd_u32(r, &x) || !twm_rd_u32(r, &tab))
+				return false;
+			if (tab >= m->ntables)
+				return failf(c, "unknown table %u", tab);
+			if (x >= m->ntypes)
+				return failf(c, "unknown type %u", x);
+			if (m->tables[tab].elem != TWM_FUNCREF)
+				return fail(c, "type mismatch");
+			const struct twm_ftype *t = &m->types[x];
+			if (!pop(c, TWM_I32, NULL))
+				return false;
+			uint32_t idx = slot(c, c->nvt);
+			if (!pop_n(c, t->nparams, t->types))
+				return false;
+			uint32_t base = slot(c, c->nvt);
+			if (!push_n(c, t->nresults, t->types + t->nparams))
+				return false;
+			if (live(c) && !(emit3(c, TWM_OP_CALL_INDIRECT, x, tab) && emit2(c, idx, base)))
+				return false;
+			break;
+		}
+		case 0x1a:
+			if (!pop(c, UNKNOWN, NULL))
+				return false;
+			break;
+		case 0x1b:
+		case 0x1c:
+			if (!op_select(c, op == 0x1c))
+				return false;
+			break;
+		case 0x20:
+		case 0x21:
+		case 0x22:
+			if (!twm_rd_u32(r, &x))
+				return false;
+			if (x >= c->nl)
+				return failf(c, "unknown local %u", x);
+			if (op == 0x20) {
+				if (!push(c, c->lt[x]))
+					return false;
+				if (live(c) && !emit3(c, TWM_OP_MOVE, x, slot(c, c->nvt - 1)))
+					return false;
+			} else {
+				if (!pop(c, c->lt[x], NULL))
+					return false;
+				if (live(c) && !emit3(c, TWM_OP_MOVE, slot(c, c->nvt), x))
+					return false;
+				if (op == 0x22 && !push(c, c->lt[x]))
+					return false;
+			}
+			break;
+		case 0x23:
+		case 0x24:
+			if (!twm_rd_u32(r, &x))
+				return false;
+			if (x >= m->nglobals)
+				return failf(c, "unknown global %u", x);
+			if (op == 0x23) {
+				if (!push(c, m->globals[x].type))
+					return false;
+				if (live(c) && !emit3(c, TWM_OP_GLOBAL_GET, x, slot(c, c->nvt - 1)))
+					return false;
+			} else {
+				if (!m->globals[x].mut)
+					return fail(c, "global is immutable");
+				if (!pop(c, m->globals[x].type, NULL))
+					return false;
+				if (live(c) && !emit3(c, TWM_OP_GLOBAL_SET, x, slot(c, c->nvt)))
+					return false;
+			}
+			break;
+		case 0x25:
+		case 0x26:
+			if (!twm_rd_u32(r, &x))
+				return false;
+			if (x >= m->ntables)
+				return failf(c, "unknown table %u", x);
+			if (op == 0x25) {
+				if (!pop(c, TWM_I32, NULL) || !push(c, m->tables[x].elem))
+					return false;
+				if (live(c) && !emit4(c, TWM_OP_TABLE_GET, x, slot(c, c->nvt - 1),
+						      slot(c, c->nvt - 1)))
+					return false;
+			} else {
+				if (!pop(c, m->tables[x].elem, NULL) || !pop(c, TWM_I32, NULL))
+					return false;
+				if (live(c) && !emit4(c, TWM_OP_TABLE_SET, x, slot(c, c->nvt),
+						      slot(c, c->nvt + 1)))
+					return false;
+			}
+			break;
+		case 0x28 ... 0x35: { /* loads */
+			static const uint8_t nat[] = {2, 3, 2, 3, 0, 0, 1, 1, 0, 0, 1, 1, 2, 2};
+			static const uint8_t res[] = {TWM_I32, TWM_I64, TWM_F32, TWM_F64,
+						      TWM_I32, TWM_I32, TWM_I32, TWM_I32,
+						      TWM_I64, TWM_I64, TWM_I64, TWM_I64,
+						      TWM_I64, TWM_I64};
+			uint32_t off;
+			if (!read_memarg(c, nat[op - 0x28], &off))
+				return false;
+			if (!pop(c, TWM_I32, NULL) || !push(c, res[op - 0x28]))
+				return false;
+			uint32_t s = slot(c, c->nvt - 1);
+			if (live(c) && !emit4(c, op, s, s, off))
+				return false;
+			break;
+		}
+		case 0x36 ... 0x3e: { /* stores */
+			static const uint8_t nat[] = {2, 3, 2, 3, 0, 1, 0, 1, 2};
+			static const uint8_t ty[] = {TWM_I32, TWM_I64, TWM_F32, TWM_F64, TWM_I32,
+						     TWM_I32, TWM_I64, TWM_I64, TWM_I64};
+			uint32_t off;
+			if (!read_memarg(c, nat[op - 0x36], &off))
+				return false;
+			if (!pop(c, ty[op - 0x36], NULL) || !pop(c, TWM_I32, NULL))
+				return false;
+			uint32_t s = slot(c, c->nvt);
+			if (live(c) && !emit4(c, op, s, s + 1, off))
+				return false;
+			break;
+		}
+		case 0x3f:
+			if (!zero_byte(c) || !need_memory(c) || !push(c, TWM_I32))
+				return false;
+			if (live(c) && !emit2(c, TWM_OP_MEMORY_SIZE, slot(c, c->nvt - 1)))
+				return false;
+			break;
+		case 0x40:
+			if (!zero_byte(c) || !need_memory(c) || !pop(c, TWM_I32, NULL) ||
+			    !push(c, TWM_I32))
+				return false;
+			if (live(c) && !emit3(c, TWM_OP_MEMORY_GROW, slot(c, c->nvt - 1),
+					      slot(c, c->nvt - 1)))
+				return false;
+			break;
+		case 0x41: {
+			int32_t v;
+			if (!twm_rd_s32(r, &v) || !push(c, TWM_I32))
+				return false;
+			if (live(c) && !emit3(c, TWM_OP_CONST32, slot(c, c->nvt - 1), (uint32_t)v))
+				return false;
+			break;
+		}
+		case 0x42:
+		case 0x44: {
+			uint64_t v;
+			if (op == 0x42) {
+				int64_t s;
+				if (!twm_rd_s64(r, &s))
+					return false;
+				v = (uint64_t)s;
+			} else if (!twm_rd_fixed(r, 8, &v)) {
+				return false;
+			}
+			if (!push(c, op == 0x42 ? TWM_I64 : TWM_F64))
+				return false;
+			if (live(c) && !emit4(c, TWM_OP_CONST64, slot(c, c->nvt - 1), (uint32_t)v,
+					      (uint32_t)(v >> 32)))
+				return false;
+			break;
+		}
+		case 0x43: {
+			uint64_t v;
+			if (!twm_rd_fixed(r, 4, &v) || !push(c, TWM_F32))
+				return false;
+			if (live(c) && !emit3(c, TWM_OP_CONST32, slot(c, c->nvt - 1), (uint32_t)v))
+				return false;
+			break;
+		}
+		case 0x45 ... 0xc4: {
+			uint8_t a, b, res;
+			num_sig(op, &a, &b, &res);
+			if (b) {
+				if (!pop(c, b, NULL) || !pop(c, a, NULL) || !push(c, res))
+					return false;
+				uint32_t s = slot(c, c->nvt - 1);
+				if (live(c) && !emit4(c, op, s, s + 1, s))
+					return false;
+			} else {
+				if (!pop(c, a, NULL) || !push(c, res))
+					return false;
+				uint32_t s = slot(c, c->nvt - 1);
+				/* reinterpretations keep the bits: nothing to do */
+				if (op >= 0xbc && op <= 0xbf)
+					break;
+				if (live(c) && !emit3(c, op, s, s))
+					return false;
+			}
+			break;
+		}
+		case 0xd0: {
+			uint8_t t;
+			if (!twm_rd_u8(r, &t))
+				return false;
+			if (t != TWM_FUNCREF && t != TWM_EXTERNREF)
+				return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "malformed reference type");
+			if (!push(c, t))
+				return false;
+			if (live(c) && !emit3(c, TWM_OP_CONST32, slot(c, c->nvt - 1), 0))
+				return false;
+			break;
+		}
+		case 0xd1: {
+			uint8_t t;
+			if (!pop(c, UNKNOWN, &t))
+				return false;
+			if (t != UNKNOWN && !is_ref(t))
+				return fail(c, "type mismatch");
+			if (!push(c, TWM_I32))
+				return false;
+			if (live(c) && !emit3(c, TWM_OP_REF_IS_NULL, slot(c, c->nvt - 1),
+					      slot(c, c->nvt - 1)))
+				return false;
+			break;
+		}
+		case 0xd2:
+			if (!twm_rd_u32(r, &x))
+				return false;
+			if (x >= m->nfuncs)
+				return failf(c, "unknown function %u", x);
+			if (!declared[x])
+				return fail(c, "undeclared function reference");
+			if (!push(c, TWM_FUNCREF))
+				return false;
+			if (live(c) && !emit3(c, TWM_OP_REF_FUNC, x, slot(c, c->nvt - 1)))
+				return false;
+			break;
+		case 0xfc:
+			if (!op_fc(c))
+				return false;
+			break;
+		case 0xfd:
+			return twm_rd_fail(r, TW_ERR_UNSUPPORTED,
+					   "unsupported: SIMD instructions are not supported");
+		default:
+			return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "illegal opcode");
+		}
+	}
+	if (r->p != r->end)
+		return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "section size mismatch");
+	return true;
+}
+
+bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t func_index,
+		      struct twm_rd *r, const uint8_t *declared, bool has_datacount,
+		      struct twm_code *out)
+{
+	const struct twm_ftype *ft = &m->types[m->func_types[func_index]];
+	c->r = r;
+	c->m = m;
+	c->nvt = c->nctl = c->ncode = c->nloops = 0;
+	c->max_height = 0;
+	c->ninstr = 0;
+	(void)has_datacount;
+	if (!read_locals(c, ft))
+		return false;
+	const uint8_t *start = r->p;
+	if (!body(c, func_index, declared, start))
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->nlocals = c->nl;
+	out->frame_slots = c->nl + c->max_height + 1;
+	out->icode = tw_arena_alloc(&m->arena, (size_t)c->ncode * 4, 8);
+	out->local_types = tw_arena_alloc(&m->arena, c->nl + 1, 1);
+	out->loop_offsets = tw_arena_alloc(&m->arena, (size_t)c->nloops * 4 + 4, 4);
+	if (!out->icode || !out->local_types || !out->loop_offsets)
+		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
+	if (c->ncode)
+		memcpy(out->icode, c->code, (size_t)c->ncode * 4);
+	if (c->nl)
+		memcpy(out->local_types, c->lt, c->nl);
+	if (c->nloops)
+		memcpy(out->loop_offsets, c->loops, (size_t)c->nloops * 4);
+	out->nicode = c->ncode;
+	out->nloops = c->nloops;
+	out->body = start;
+	out->body_len = (uint32_t)(r->end - start);
+	return true;
+}

@@ -1,0 +1,277 @@
+/*
+ * twm_int.h — structures shared inside the wasm engine (decoder/compiler, interpreter,
+ * instances). Nothing outside wasm/ includes this file.
+ *
+ * Internal code ("icode"): each defined function compiles to an array of 32-bit cells. An
+ * instruction is an opcode cell followed by its operands. Operands are frame slots: every value
+ * the function touches (params, locals, and each operand-stack position, whose height is static
+ * after validation) has a fixed 64-bit slot in the frame, so instructions name their inputs and
+ * output directly ("i32.add a b -> dst") and the interpreter keeps no stack pointer. Branch
+ * targets are cell indices in the function's code, resolved at compile time. Numeric opcodes keep
+ * their binary-format numbers; engine-specific ones start at TWM_OP_BASE.
+ */
+#ifndef TW_WASM_TWM_INT_H
+#define TW_WASM_TWM_INT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "wasm/twm.h"
+
+/* Opcodes above the binary format's single-byte range. Operand layouts in comments. */
+#define TWM_OP_LIST(X)                                                                            \
+	X(UNREACHABLE)   /* */                                                                    \
+	X(BR)            /* target */                                                             \
+	X(BR_IF)         /* cond target */                                                        \
+	X(BR_IF_NOT)     /* cond target */                                                        \
+	X(BR_TABLE)      /* idx n target*(n+1) */                                                 \
+	X(RETURN)        /* src (first result slot) */                                            \
+	X(CALL)          /* funcidx argbase */                                                    \
+	X(CALL_INDIRECT) /* typeidx tableidx idxslot argbase */                                   \
+	X(MOVE)          /* src dst */                                                            \
+	X(SELECT)        /* cond a b dst */                                                       \
+	X(GLOBAL_GET)    /* globalidx dst */                                                      \
+	X(GLOBAL_SET)    /* globalidx src */                                                      \
+	X(CONST32)       /* dst value */                                                          \
+	X(CONST64)       /* dst lo hi */                                                          \
+	X(MEMORY_SIZE)   /* dst */                                                                \
+	X(MEMORY_GROW)   /* src dst */                                                            \
+	X(REF_IS_NULL)   /* src dst */                                                            \
+	X(REF_FUNC)      /* funcidx dst */                                                        \
+	X(TABLE_GET)     /* tableidx idx dst */                                                   \
+	X(TABLE_SET)     /* tableidx idx val */                                                   \
+	X(TABLE_SIZE)    /* tableidx dst */                                                       \
+	X(TABLE_GROW)    /* tableidx init n dst */                                                \
+	X(TABLE_FILL)    /* tableidx i val n */                                                   \
+	X(TABLE_COPY)    /* dsttable srctable d s n */                                            \
+	X(TABLE_INIT)    /* elemidx tableidx d s n */                                             \
+	X(ELEM_DROP)     /* elemidx */                                                            \
+	X(MEMORY_INIT)   /* dataidx d s n */                                                      \
+	X(DATA_DROP)     /* dataidx */                                                            \
+	X(MEMORY_COPY)   /* d s n */                                                              \
+	X(MEMORY_FILL)   /* d v n */                                                              \
+	X(LOOP)          /* fuel_cost loop_index  -- loop header: fuel charge, hook site */       \
+	X(TRUNC_SAT)     /* kind(0..7) src dst */
+
+#define TWM_OP_BASE 0x100
+enum twm_op {
+	TWM_OP__FIRST = TWM_OP_BASE - 1,
+#define TWM_OP_ENUM(n) TWM_OP_##n,
+	TWM_OP_LIST(TWM_OP_ENUM)
+#undef TWM_OP_ENUM
+	TWM_OP__END
+};
+#define TWM_OP_TABLE_SIZE_ALL 0x140
+_Static_assert(TWM_OP__END <= TWM_OP_TABLE_SIZE_ALL, "opcode table too small");
+
+/* A function type; `types` holds params then results. `hash` speeds up call_indirect checks
+ * across modules (equal types have equal hashes; equality is then checked in full). */
+struct twm_ftype {
+	uint32_t nparams;
+	uint32_t nresults;
+	uint8_t *types;
+	uint64_t hash;
+};
+
+/* Constant expressions of globals, element and data segments. */
+enum twm_cexpr_op {
+	TWM_CX_CONST = 0, /* val */
+	TWM_CX_GLOBAL_GET,
+	TWM_CX_REF_NULL,
+	TWM_CX_REF_FUNC,
+};
+
+struct twm_cexpr {
+	uint8_t op;
+	uint32_t idx;
+	uint64_t val;
+};
+
+struct twm_import {
+	char *module;
+	uint32_t module_len;
+	char *name;
+	uint32_t name_len;
+	uint8_t kind;
+	union {
+		uint32_t type; /* function: type index */
+		struct twm_tabletype table;
+		struct twm_memtype mem;
+		struct twm_globaltype global;
+	} u;
+};
+
+struct twm_export {
+	char *name;
+	uint32_t name_len;
+	uint8_t kind;
+	uint32_t idx;
+};
+
+enum twm_seg_mode { TWM_SEG_ACTIVE = 0, TWM_SEG_PASSIVE, TWM_SEG_DECLARATIVE };
+
+struct twm_elem {
+	uint8_t mode;
+	uint8_t type; /* TWM_FUNCREF / TWM_EXTERNREF */
+	uint32_t table;
+	struct twm_cexpr offset;
+	uint32_t count;
+	struct twm_cexpr *items;
+};
+
+struct twm_data {
+	uint8_t mode;
+	uint32_t mem;
+	struct twm_cexpr offset;
+	const uint8_t *bytes; /* points into the module's copy of its bytes */
+	uint32_t len;
+};
+
+/* A compiled function. */
+struct twm_code {
+	uint32_t *icode;
+	uint32_t nicode;
+	uint32_t nlocals;     /* params + declared locals */
+	uint32_t frame_slots; /* nlocals + the deepest operand stack */
+	uint8_t *local_types;
+	const uint8_t *body;  /* bytecode after the local declarations, up to the final end */
+	uint32_t body_len;
+	uint32_t nloops;
+	uint32_t *loop_offsets; /* bytecode offset of each `loop`, relative to body */
+};
+
+struct twm_module {
+	atomic_uint refs;
+	struct tw_arena arena;
+	uint8_t *bytes; /* owned copy of the module's bytes */
+	size_t nbytes;
+	uint32_t ntypes;
+	struct twm_ftype *types;
+	uint32_t nimports;
+	struct twm_import *imports;
+	uint32_t nfuncs, nfunc_imports; /* function index space and how many are imports */
+	uint32_t *func_types;           /* type index per function */
+	uint32_t ntables, ntable_imports;
+	struct twm_tabletype *tables;
+	uint32_t nmems, nmem_imports;
+	struct twm_memtype *mems;
+	uint32_t nglobals, nglobal_imports;
+	struct twm_globaltype *globals;
+	struct twm_cexpr *global_inits; /* for defined globals, indexed by global index */
+	uint32_t nexports;
+	struct twm_export *exports;
+	bool has_start;
+	uint32_t start;
+	uint32_t nelems;
+	struct twm_elem *elems;
+	uint32_t ndatas;
+	struct twm_data *datas;
+	bool has_datacount; /* memory.init and data.drop need the data count section */
+	uint32_t datacount;
+	bool data_idx_used;      /* memory.init/data.drop seen without a data count section */
+	uint32_t data_idx_first;
+	struct twm_code *codes; /* indexed by function index - nfunc_imports */
+	struct twm_limits limits;
+};
+
+/* ---- run time ------------------------------------------------------------------------------- */
+
+struct twm_func {
+	const struct twm_ftype *type;
+	struct twm_instance *inst; /* owner; NULL for host functions */
+	const struct twm_code *code;
+	struct twm_host_func host;
+	uint32_t index;
+};
+
+struct twm_memory {
+	uint8_t *data;
+	uint64_t size; /* bytes */
+	uint32_t pages;
+	uint32_t max_pages; /* declared max capped by the owner's cap */
+	size_t reserved;    /* bytes of address space reserved at data */
+	struct twm_memtype type;
+};
+
+struct twm_table {
+	uintptr_t *elems;
+	uint32_t size;
+	uint32_t cap;
+	struct twm_tabletype type;
+};
+
+struct twm_global {
+	struct twm_globaltype type;
+	uint64_t val;
+};
+
+/* One saved caller frame. */
+struct twm_frame {
+	const uint32_t *ip;
+	uint64_t *fp;
+	struct twm_func *func;
+};
+
+struct twm_call_ctx {
+	struct twm_instance *inst;
+	struct twm_error *err;
+	int32_t exit_code;
+};
+
+struct twm_instance {
+	struct twm_module *module;
+	struct twm_func **funcs;
+	struct twm_table **tables;
+	struct twm_memory **mems;
+	struct twm_global **globals;
+	struct twm_memory *mem0; /* mems[0] or NULL: the interpreter's fast path */
+	struct twm_func *own_funcs;
+	struct twm_table *own_tables;
+	struct twm_memory *own_mems;
+	struct twm_global *own_globals;
+	uintptr_t **elem_refs;  /* resolved items of each element segment */
+	uint32_t *elem_lens;    /* 0 once dropped */
+	uint32_t *data_lens;    /* 0 once dropped */
+	uint32_t memory_pages_max;
+	uint32_t call_depth_max;
+	void *user;
+	struct twm_loop_hook hook;
+	uint64_t fuel_used;
+
+	/* the frame stack and value stack the interpreter runs on */
+	uint64_t *stack;
+	size_t stack_slots;
+	size_t stack_bytes;
+	struct twm_frame *frames;
+	uint32_t depth;
+
+	/* state of the current call */
+	bool active;    /* a call was begun and has not finished */
+	bool suspended; /* stopped at a fuel boundary */
+	struct twm_func *entry;
+	const uint32_t *ip;
+	uint64_t *fp;
+	struct twm_func *cur;
+};
+
+/* Run the instance's current call from its saved state until it returns, traps, exits or runs
+ * out of `fuel` (INT64_MAX = unlimited). Returns TW_ERR_OK with the results in stack[0..]. */
+enum tw_err twm_interp_run(struct twm_instance *inst, int64_t fuel, struct twm_error *err);
+
+/* Call a host function with a context for `inst`. */
+enum tw_err twm_host_call(struct twm_instance *inst, struct twm_func *f, uint64_t *slots,
+			  struct twm_error *err);
+
+/* Function types equal in shape. */
+bool twm_ftype_eq(const struct twm_ftype *a, const struct twm_ftype *b);
+
+/* Memory and table helpers shared by the interpreter and instantiation. */
+enum tw_err twm_mem_grow(struct twm_memory *mem, uint32_t delta, uint32_t *old);
+enum tw_err twm_tab_grow(struct twm_table *t, uint32_t delta, uintptr_t init, uint32_t *old);
+
+void twm_err_set(struct twm_error *err, enum tw_err code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void twm_err_trap(struct twm_error *err, enum twm_trap trap);
+
+#endif
