@@ -489,7 +489,8 @@ def write_ninja(args, cc, have):
     guests = [l.split(": ")[0].split(" ", 1)[1] for l in n.lines
               if l.startswith("build build/guests/")]
     runner = "%s tests/run_tests.py" % shlex.quote(sys.executable)
-    n.build("test", "run", implicit=[main_bin] + main_tests + guests + ["tests/run_tests.py"],
+    n.build("test", "run", implicit=[main_bin] + main_tests + guests + fuzzers +
+                     ["tests/run_tests.py"],
             cmd="%s --manifest build/test-manifest.json" % runner, desc="TEST")
     if "asan" in results and args.mode != "asan":
         abin, atests, _, _ = results["asan"]

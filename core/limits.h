@@ -245,6 +245,24 @@
 #define TW_LOG_LINE_BYTES_MAX 2048
 #endif
 
+/* ---- WASI -------------------------------------------------------------------------------- */
+
+/* Arguments, and environment variables, one guest may be given. */
+#ifndef TW_WASI_ARGS_MAX
+#define TW_WASI_ARGS_MAX 4096
+#endif
+
+/* Bytes of arguments and environment together (with their NULs): Linux's ARG_MAX default. */
+#ifndef TW_WASI_ARGS_BYTES_MAX
+#define TW_WASI_ARGS_BYTES_MAX (2u * 1024 * 1024)
+#endif
+
+/* Output one captured stream (stdout or stderr kept in memory) holds; bytes past it are dropped
+ * and counted. A response body is built from it, so it matches the request body cap. */
+#ifndef TW_WASI_CAPTURE_BYTES_MAX
+#define TW_WASI_CAPTURE_BYTES_MAX (64u * 1024 * 1024)
+#endif
+
 /* ---- relations -------------------------------------------------------------------------- */
 
 _Static_assert((TW_INBOX_SLOTS & (TW_INBOX_SLOTS - 1)) == 0, "inbox slots: power of two");

@@ -1,0 +1,28 @@
+/*
+ * twm_cli.h — `tensor-wasm run`: run a module from the command line.
+ *
+ *   tensor-wasm run [options] FILE.wasm [ARGS...]            run _start with WASI
+ *   tensor-wasm run [options] FILE.wasm --invoke NAME [VALUES...]   call one export
+ *
+ * Exit status (documented in docs/wasi-and-cli.md):
+ *   the guest's exit code (proc_exit, modulo 256), 0 when _start returns;
+ *   1   the module could not be read, decoded, validated, linked or instantiated, or an
+ *       --invoke name or value was wrong;
+ *   2   usage error;
+ *   124 the --deadline-ms deadline passed;
+ *   134 the guest trapped (including call stack exhaustion); stderr says
+ *       "tensor-wasm: trap: <reason>".
+ */
+#ifndef TW_WASM_TWM_CLI_H
+#define TW_WASM_TWM_CLI_H
+
+#define TWM_CLI_EXIT_ERROR 1
+#define TWM_CLI_EXIT_USAGE 2
+#define TWM_CLI_EXIT_DEADLINE 124
+#define TWM_CLI_EXIT_TRAP 134
+
+/* The `run` subcommand; argv[0] is "run". Returns the process exit status. Main thread only;
+ * writes to stdout and stderr. */
+int twm_cli_run(int argc, char **argv);
+
+#endif
