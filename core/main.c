@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/worker.h"
 #include "http/http.h"
+#include "http/http_api.h"
 
 struct subcommand {
 	const char *name;
@@ -32,6 +33,9 @@ static int cmd_serve(int argc, char **argv);
 static const struct subcommand commands[] = {
 	{"version", "", "print version and build information", cmd_version},
 	{"serve", "[options]", "serve functions over HTTP until SIGINT/SIGTERM", cmd_serve},
+	{"deploy", "FILE.wasm --name N", "deploy a module to a server", http_api_cli_deploy},
+	{"invoke", "ID [--export E] [ARGS..]", "invoke a deployed function", http_api_cli_invoke},
+	{"jobs", "ID", "show an async job", http_api_cli_jobs},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -91,21 +95,29 @@ static int cmd_serve(int argc, char **argv)
 	struct http_server *srv;
 	if (http_server_create(&ho, &srv) != TW_ERR_OK)
 		return 1;
+	struct http_api *api;
+	if (http_api_create(&cfg, srv, &api) != TW_ERR_OK) {
+		http_server_destroy(srv);
+		return 1;
+	}
 
 	/* Signals are blocked before any worker exists, so only sigwait below sees them. */
 	tw_signals_block();
 	struct tw_worker_group_opts wo = {.workers = cfg.workers, .pin = cfg.pin_workers,
-					  .nhooks = 1, .hooks = {http_server_hooks(srv)}};
+					  .nhooks = 2,
+					  .hooks = {http_server_hooks(srv), http_api_hooks(api)}};
 	struct tw_worker_group *g;
 	enum tw_err e = tw_worker_group_start(&wo, &g);
 	if (e != TW_ERR_OK) {
 		fprintf(stderr, "tensor-wasm serve: cannot start: %s\n", tw_err_msg(e));
+		http_api_destroy(api);
 		http_server_destroy(srv);
 		return 1;
 	}
 	int sig = tw_signals_wait();
 	TW_INFO(CORE, "%s received; draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	tw_worker_group_stop(g);
+	http_api_destroy(api);
 	http_server_destroy(srv);
 	TW_INFO(CORE, "stopped");
 	return 0;
