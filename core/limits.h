@@ -303,6 +303,15 @@
 #define TW_API_CALLS_PER_CORE 1024
 #endif
 
+/* Instance pools per worker: functions with reusable instances kept, and instances kept per
+ * function (about the calls one core runs at once for one function). */
+#ifndef TW_API_POOL_FUNCTIONS
+#define TW_API_POOL_FUNCTIONS 64
+#endif
+#ifndef TW_API_POOL_PER_FUNCTION
+#define TW_API_POOL_PER_FUNCTION 8
+#endif
+
 /* Async jobs not yet finished, server-wide (kept in memory until they finish). */
 #ifndef TW_API_JOBS_ACTIVE_MAX
 #define TW_API_JOBS_ACTIVE_MAX 4096

@@ -54,6 +54,7 @@ struct api_worker {
 	struct http_api *api;
 	struct tw_worker *w;
 	struct api_call *free;
+	struct api_pool *pool;
 	uint32_t ncalls; /* allocated, free or busy */
 	uint32_t busy;
 };
@@ -769,10 +770,12 @@ static void call_release(struct api_call *c)
 	if (c->inst) {
 		if (twm_call_suspended(c->inst))
 			twm_call_abort(c->inst);
-		twm_instance_free(c->inst);
 		atomic_fetch_sub(&api->instances_active, 1);
 		atomic_fetch_sub(&c->ten->instances_active, 1);
-		atomic_fetch_add(&c->ten->terminations, 1);
+		if (!api_pool_put(aw->pool, c->fn, c->inst)) {
+			twm_instance_free(c->inst);
+			atomic_fetch_add(&c->ten->terminations, 1);
+		}
 	}
 	twm_wasi_free(c->wasi);
 	api_fn_unref(c->fn);
@@ -1031,7 +1034,13 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 	struct twm_instance_config icfg = {.memory_pages_max = api->cfg->max_memory_pages,
 					   .user = c->wasi};
 	struct twm_error err = {0};
-	enum tw_err e = twm_instantiate(f->module, api_linker, &icfg, &c->inst, &err);
+	enum tw_err e = TW_ERR_OK;
+	c->inst = s->octet ? NULL : api_pool_take(aw->pool, f);
+	if (!c->inst) {
+		e = twm_instantiate(f->module, api_linker, &icfg, &c->inst, &err);
+		if (e == TW_ERR_OK)
+			atomic_fetch_add(&c->ten->spawns, 1);
+	}
 	if (e != TW_ERR_OK) {
 		c->inst = NULL;
 		atomic_fetch_sub(&c->ten->instances_active, 1);
@@ -1047,7 +1056,6 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 			call_fail_wasm(c, e, &err);
 		return HTTP_DONE;
 	}
-	atomic_fetch_add(&c->ten->spawns, 1);
 	struct twm_extern ext;
 	e = twm_instance_export_n(c->inst, s->exp.name, s->exp.name_len, &ext);
 	if (e == TW_ERR_OK)
@@ -1283,6 +1291,11 @@ static enum tw_err hook_start(struct tw_worker *w, void *arg)
 		return TW_ERR_NOMEM;
 	aw->api = api;
 	aw->w = w;
+	aw->pool = api_pool_new();
+	if (!aw->pool) {
+		free(aw);
+		return TW_ERR_NOMEM;
+	}
 	api->aws[tw_worker_index(w)] = aw;
 	atomic_store(&api->workers[tw_worker_index(w)], w);
 	return TW_ERR_OK;
@@ -1309,6 +1322,7 @@ static void hook_stop(struct tw_worker *w, void *arg)
 		free(c);
 		c = next;
 	}
+	api_pool_free(aw->pool);
 	free(aw);
 }
 

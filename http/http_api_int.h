@@ -35,8 +35,19 @@
 #define API_REG_SLOTS (2u * TW_API_FUNCTIONS_MAX)
 _Static_assert((API_REG_SLOTS & (API_REG_SLOTS - 1)) == 0, "registry slots: a power of two");
 
+/* How an instance of a function may be reused; see http_api_pool.c. */
+enum api_reuse {
+	API_REUSE_NONE,
+	API_REUSE_STATELESS,
+	API_REUSE_MEMORY,
+};
+
 struct api_fn {
 	_Atomic uint32_t refs;
+	enum api_reuse reuse;
+	uint8_t *image;       /* MEMORY: memory bytes after instantiation, up to the last non-zero */
+	size_t image_bytes;
+	uint32_t image_pages;
 	struct tw_function_rec rec;
 	struct twm_module *module; /* owned reference */
 	bool wasi;                 /* imports wasi_snapshot_preview1 */
@@ -137,6 +148,22 @@ enum tw_err api_fn_build(struct http_api *api, const uint8_t *bytes, size_t n,
 			 struct api_fn **out, uint16_t *status, char *err, size_t cap);
 
 struct api_tenant *api_tenant(struct http_api *api, uint64_t tenant, bool create);
+
+/* Instance reuse (http_api_pool.c). Classify from the module bytes; prepare takes the pristine
+ * memory image of a MEMORY function (instantiates once; runs no guest code). */
+enum api_reuse api_reuse_classify(const uint8_t *bytes, size_t n);
+enum tw_err api_reuse_prepare(struct api_fn *f, uint32_t memory_pages_max);
+
+/* A per-worker pool; owning worker thread only. take: a ready instance or NULL. put: reset
+ * `inst` and keep it (true), or false when the caller must free it. */
+struct api_pool;
+struct api_pool *api_pool_new(void);
+void api_pool_free(struct api_pool *p);
+struct twm_instance *api_pool_take(struct api_pool *p, struct api_fn *fn);
+bool api_pool_put(struct api_pool *p, struct api_fn *fn, struct twm_instance *inst);
+/* Restore `inst` to its post-instantiation state; false when that is impossible. */
+bool api_pool_reset(const struct api_fn *fn, struct twm_instance *inst);
+uint32_t api_pool_cached(const struct api_pool *p);
 
 /* Store thread. */
 enum tw_err api_store_start(struct http_api *api);

@@ -32,6 +32,7 @@ void api_fn_unref(struct api_fn *f)
 		return;
 	twm_module_unref(f->module);
 	free(f->exports_json);
+	free(f->image);
 	free(f);
 }
 
@@ -205,6 +206,8 @@ enum tw_err api_fn_build(struct http_api *api, const uint8_t *bytes, size_t n,
 	f->module = m;
 	f->wasi = wasi;
 	f->rec.module_bytes = n;
+	f->reuse = api_reuse_classify(bytes, n);
+	api_reuse_prepare(f, cap_pages);
 	*out = f;
 	return TW_ERR_OK;
 out_memory:

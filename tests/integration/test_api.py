@@ -220,6 +220,17 @@ class DevModeTest(unittest.TestCase):
         st, doc, _ = self.invoke(self.spin, None)  # default export: main
         self.assertEqual((st, doc["result"]), (200, [42]))
 
+    def test_pooled_instances_are_reset(self):
+        st, doc, _ = self.s.deploy("mem", guest("api_mem.wasm"))
+        self.assertEqual(st, 201, doc)
+        for _ in range(6):
+            st, doc2, _ = self.invoke(doc["id"], {"export": "f"})
+            self.assertEqual((st, doc2["result"]), (200, [9]))
+        for _ in range(3):
+            self.invoke(self.spin, {"export": "boom"})
+            st, doc2, _ = self.invoke(self.spin, {"export": "main"})
+            self.assertEqual((st, doc2["result"]), (200, [42]))
+
     def test_invoke_errors(self):
         st, doc, _ = self.invoke(self.add, {"args": [1, 2]})
         self.assertEqual((st, kind(doc)), (404, "missing_export"))
