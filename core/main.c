@@ -19,6 +19,7 @@
 #include "core/worker.h"
 #include "http/http.h"
 #include "http/http_api.h"
+#include "http/http_testroutes.h"
 
 struct subcommand {
 	const char *name;
@@ -95,6 +96,10 @@ static int cmd_serve(int argc, char **argv)
 	struct http_server *srv;
 	if (http_server_create(&ho, &srv) != TW_ERR_OK)
 		return 1;
+	if (cfg.test_routes && http_server_add_test_routes(srv) != TW_ERR_OK) {
+		http_server_destroy(srv);
+		return 1;
+	}
 	struct http_api *api;
 	if (http_api_create(&cfg, srv, &api) != TW_ERR_OK) {
 		http_server_destroy(srv);

@@ -50,6 +50,8 @@ static const struct opt opts[] = {
 	 1u << 20, TW_CMD_SERVE, "BYTES", "largest request line + headers (431 above)"},
 	{"max-headers", "TENSOR_WASM_MAX_HEADERS", OPT_U32, F(max_headers), 1, 1024,
 	 TW_CMD_SERVE, "N", "most request headers (431 above)"},
+	{"test-routes", "TENSOR_WASM_TEST_ROUTES", OPT_BOOL, F(test_routes), 0, 1, TW_CMD_SERVE,
+	 NULL, "add the /_test/ routes used by the integration tests"},
 	{"deadline-ms", "TENSOR_WASM_DEADLINE_MS", OPT_U32, F(deadline_ms), 1, 3600000,
 	 TW_CMD_SERVE | TW_CMD_RUN, "MS", "default and maximum per-call deadline"},
 	{"max-memory-pages", "TENSOR_WASM_MAX_MEMORY_PAGES", OPT_U32, F(max_memory_pages), 1,

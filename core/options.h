@@ -42,6 +42,7 @@ struct tw_config {
 	uint32_t write_timeout_ms;
 	uint32_t max_header_bytes;  /* request line + headers (431 above) */
 	uint32_t max_headers;       /* header count (431 above) */
+	bool test_routes;           /* register the /_test/ routes (integration tests) */
 	uint32_t deadline_ms;       /* default and maximum per-call deadline */
 	uint32_t max_memory_pages;  /* per instance */
 	uint64_t fuel_per_slice;

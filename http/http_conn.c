@@ -119,6 +119,14 @@ static void conn_teardown(struct http_conn *c)
 	c->teardown = true;
 	tw_timer_cancel(c->hw->w, &c->timer);
 	conn_cancel_recv(c);
+	if (c->send_inflight) {
+		/* A send blocked on a client that does not read would never complete. */
+		struct io_uring_sqe *sqe = tw_worker_get_sqe(c->hw->w);
+		if (sqe) {
+			io_uring_prep_cancel(sqe, &c->send_op, 0);
+			io_uring_sqe_set_data64(sqe, 0);
+		}
+	}
 	conn_try_finish(c);
 }
 
@@ -157,8 +165,17 @@ static void conn_timer_fire(struct tw_worker *w, struct tw_timer *t)
 			conn_teardown(c);
 		return;
 	}
-	if (c->lingering || http_session_unsent(c) > 0) {
-		/* Linger over, or a client that stopped reading its response. */
+	if (c->lingering) {
+		conn_teardown(c);
+		return;
+	}
+	if (http_session_unsent(c) > 0) {
+		/* A client that stopped reading: reset, so the kernel drops what is still
+		 * queued for it instead of trickling it out after the close. */
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		TW_DEBUG(HTTP, "fd %d: write timeout, %zu bytes unsent", c->fd,
+			 http_session_unsent(c));
 		conn_teardown(c);
 		return;
 	}
@@ -178,7 +195,7 @@ static void conn_step(struct http_conn *c)
 		conn_send(c);
 	bool out_done = !c->send_inflight && http_session_unsent(c) == 0;
 	if (c->close_after && out_done && c->phase != HTTP_PHASE_HANDLER) {
-		if (c->peer_eof) {
+		if (c->peer_eof || c->hw->draining) {
 			conn_teardown(c);
 			return;
 		}
@@ -299,12 +316,13 @@ static void accept_retry_fire(struct tw_worker *w, struct tw_timer *t)
 	arm_accept((struct http_worker *)((char *)t - offsetof(struct http_worker, accept_retry)));
 }
 
+#define BUSY_BODY "{\"error\":{\"kind\":\"capacity_exhausted\",\"message\":\"too many connections\"}}"
+
 static void refuse(struct http_worker *hw, int fd)
 {
-	static const char busy[] =
-		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-		"Content-Length: 74\r\nConnection: close\r\n\r\n"
-		"{\"error\":{\"kind\":\"capacity_exhausted\",\"message\":\"too many connections\"}}";
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json"
+				   "\r\nContent-Length: 72\r\nConnection: close\r\n\r\n" BUSY_BODY;
+	_Static_assert(sizeof(BUSY_BODY) - 1 == 72, "Content-Length of the 503 body");
 	ssize_t r = send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)r; /* best effort: the connection is refused either way */
 	close(fd);

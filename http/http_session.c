@@ -400,22 +400,24 @@ static void dispatch(struct http_conn *c)
 	void *arg = NULL;
 	req->body = (struct http_str){c->body, c->body_len};
 	req->route = HTTP_ROUTE_NONE;
+	/* Every response given from here on is synchronous: process() continues parsing. */
+	req->dispatching = true;
 	enum http_match m = http_router_match(&s->router, req->method, req->path, &req->route,
 					      &fn, &arg, req->params, &req->nparams);
 	if (m == HTTP_MATCH_NO_ROUTE) {
 		req->route = HTTP_ROUTE_NONE;
 		req->head_only = req->method == HTTP_METHOD_HEAD;
 		http_respond_error(req, 404, TW_ERR_NOT_FOUND, "no such route");
+		req->dispatching = false;
 		return;
 	}
 	if (m == HTTP_MATCH_NO_METHOD) {
 		respond_405(c, s->router.routes[req->route].allow);
+		req->dispatching = false;
 		return;
 	}
 	req->head_only = req->method == HTTP_METHOD_HEAD && !s->router.routes[req->route].fn[HTTP_METHOD_HEAD];
-	req->dispatching = true;
 	enum http_handler_ret ret = fn(req, arg);
-	req->dispatching = false;
 	if (!req->responded) {
 		if (ret == HTTP_PENDING) {
 			c->phase = HTTP_PHASE_HANDLER;
@@ -426,6 +428,7 @@ static void dispatch(struct http_conn *c)
 			http_respond_error(req, 500, TW_ERR_INTERNAL, NULL);
 		}
 	}
+	req->dispatching = false;
 }
 
 /* ---- llhttp callbacks ----------------------------------------------------------------------- */
