@@ -312,11 +312,14 @@ struct twm_instance_config {
 	uint32_t memory_pages_max; /* cap on every memory this instance defines; 0 = module limits */
 	uint32_t call_depth_max;   /* 0 = module limits */
 	void *user;                /* returned by twm_ctx_user(); borrowed */
+	uint64_t start_fuel;       /* fuel for the start function; 0 = unlimited. When it runs
+				    * out, instantiation fails with TW_ERR_WASM_FUEL */
 };
 
 /* Instantiate `m` (a reference is taken) resolving imports through `l` (may be NULL when the
  * module imports nothing). Runs the start function to completion. Errors:
- * TW_ERR_WASM_UNLINKABLE ("unknown import", "incompatible import type"),
+ * TW_ERR_WASM_UNLINKABLE ("unknown import", "incompatible import type"), TW_ERR_WASM_FUEL
+ * (cfg->start_fuel used up),
  * TW_ERR_WASM_UNINSTANTIABLE / TW_ERR_WASM_TRAP (a segment out of bounds or the start function
  * trapped: the message says which; writes made before the failure to imported memories and
  * tables stay, as the spec requires), TW_ERR_WASM_EXHAUSTED, TW_ERR_WASM_EXIT, TW_ERR_NOMEM.
@@ -398,8 +401,11 @@ struct twm_loop_hook {
 	void *env;
 };
 
-/* Install (or clear, with NULL) the instance's loop hook. Declared for the JIT; the interpreter
- * does not call it yet. */
+/* Install (or clear, with NULL) the instance's loop hook. The interpreter calls it each time it
+ * enters a loop that takes no parameters and returns no results (once per entry, not per
+ * iteration), with the frame's locals and memory 0. TWM_HOOK_LOOP_DONE continues after the
+ * loop's `end`; the hook must then have left locals and memory as the loop would have. Runs on
+ * the instance's thread, inside twm_invoke / twm_call_run. */
 void twm_instance_set_loop_hook(struct twm_instance *inst, const struct twm_loop_hook *hook);
 
 /* ---- value helpers -------------------------------------------------------------------------- */

@@ -20,6 +20,8 @@
 
 #define UNKNOWN 0 /* type of a value popped from a polymorphic stack */
 #define NO_PATCH UINT32_MAX
+/* src[h] with this bit: the value at height h is a constant not yet written (value in cval[h]) */
+#define SRC_CONST 0x80000000u
 
 enum ctl_kind { CTL_FUNC, CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE };
 
@@ -39,6 +41,15 @@ struct ctl {
 struct twm_compiler {
 	uint8_t *vt;
 	uint32_t nvt, vt_cap;
+	/* Where the value at each height lives: its own slot, a local's slot (local.get not yet
+	 * copied), or a pending constant. Consumers read operands from there directly, so
+	 * "local.get a; local.get b; i32.add; local.set c" compiles to one instruction. */
+	uint32_t *src;
+	uint64_t *cval;
+	uint32_t src_cap, cval_cap;
+	uint32_t npending; /* heights whose src is not their own slot */
+	uint32_t last_dst; /* dst cell of the previous instruction if it wrote the stack top */
+	uint32_t last_op;  /* opcode cell of the previous instruction, for branch fusion */
 	struct ctl *ctl;
 	uint32_t nctl, ctl_cap;
 	uint32_t *code;
@@ -55,12 +66,16 @@ struct twm_compiler {
 	struct twm_module *m;
 };
 
-static uint8_t one_type[256];
+/* Result lists of single-type block types point here: one_type[t] == t. Constant, so loads on
+ * several threads share it safely. */
+static const uint8_t one_type[256] = {
+	[TWM_I32] = TWM_I32,		 [TWM_I64] = TWM_I64,	    [TWM_F32] = TWM_F32,
+	[TWM_F64] = TWM_F64,		 [TWM_V128] = TWM_V128,	    [TWM_FUNCREF] = TWM_FUNCREF,
+	[TWM_EXTERNREF] = TWM_EXTERNREF,
+};
 
 struct twm_compiler *twm_compiler_new(void)
 {
-	for (int i = 0; i < 256; i++)
-		one_type[i] = (uint8_t)i;
 	return calloc(1, sizeof(struct twm_compiler));
 }
 
@@ -69,6 +84,8 @@ void twm_compiler_free(struct twm_compiler *c)
 	if (!c)
 		return;
 	free(c->vt);
+	free(c->src);
+	free(c->cval);
 	free(c->ctl);
 	free(c->code);
 	free(c->lt);
@@ -208,6 +225,11 @@ static bool push(struct twm_compiler *c, uint8_t t)
 	if (c->nvt >= c->vt_cap &&
 	    !grow(c, (void **)&c->vt, &c->vt_cap, c->nvt + 1, 1, TW_WASM_OPERANDS_MAX))
 		return c->r->failed ? false : fail(c, "operand stack too deep");
+	if (c->nvt >= c->src_cap &&
+	    (!grow(c, (void **)&c->src, &c->src_cap, c->nvt + 1, 4, TW_WASM_OPERANDS_MAX) ||
+	     !grow(c, (void **)&c->cval, &c->cval_cap, c->nvt + 1, 8, TW_WASM_OPERANDS_MAX)))
+		return false;
+	c->src[c->nvt] = c->nl + c->nvt;
 	c->vt[c->nvt++] = t;
 	if (c->nvt > c->max_height)
 		c->max_height = c->nvt;
@@ -224,6 +246,8 @@ static bool pop(struct twm_compiler *c, uint8_t want, uint8_t *got)
 		t = UNKNOWN;
 	} else {
 		t = c->vt[--c->nvt];
+		if (c->src[c->nvt] != c->nl + c->nvt)
+			c->npending--;
 	}
 	if (want != UNKNOWN && t != UNKNOWN && t != want)
 		return fail(c, "type mismatch");
@@ -289,8 +313,68 @@ static bool check_end(struct twm_compiler *c, struct ctl *f)
 static void set_unreachable(struct twm_compiler *c)
 {
 	struct ctl *f = top(c);
-	c->nvt = f->height;
+	/* heights below a frame are never pending (materialized at block entry) */
+	while (c->nvt > f->height) {
+		c->nvt--;
+		if (c->src[c->nvt] != c->nl + c->nvt)
+			c->npending--;
+	}
 	f->unreachable = true;
+}
+
+/* ---- pending operands ----------------------------------------------------------------------- */
+
+static bool materialize(struct twm_compiler *c, uint32_t h)
+{
+	uint32_t s = c->src[h], d = c->nl + h;
+	bool ok;
+	if (s == d)
+		return true;
+	if (s & SRC_CONST) {
+		uint64_t v = c->cval[h];
+		ok = (v >> 32) ? emit4(c, TWM_OP_CONST64, d, (uint32_t)v, (uint32_t)(v >> 32))
+			       : emit3(c, TWM_OP_CONST32, d, (uint32_t)v);
+	} else {
+		ok = emit3(c, TWM_OP_MOVE, s, d);
+	}
+	c->src[h] = d;
+	c->npending--;
+	return ok;
+}
+
+/* Write pending values of heights [from, to) into their slots. */
+static bool materialize_range(struct twm_compiler *c, uint32_t from, uint32_t to)
+{
+	for (uint32_t h = from; c->npending && h < to; h++)
+		if (!materialize(c, h))
+			return false;
+	return true;
+}
+
+static bool pending_ref(struct twm_compiler *c, uint32_t local, uint32_t below)
+{
+	for (uint32_t h = 0; c->npending && h < below; h++)
+		if (c->src[h] == local)
+			return true;
+	return false;
+}
+
+/* Before local `x` is written, copy out the stack values that still read it. */
+static bool materialize_local(struct twm_compiler *c, uint32_t x, uint32_t below)
+{
+	for (uint32_t h = 0; c->npending && h < below; h++)
+		if (c->src[h] == x && !materialize(c, h))
+			return false;
+	return true;
+}
+
+/* A source that is a pending constant becomes its slot. */
+static bool real_src(struct twm_compiler *c, uint32_t h, uint32_t *out)
+{
+	if ((c->src[h] & SRC_CONST) && !materialize(c, h))
+		return false;
+	*out = c->src[h];
+	return true;
 }
 
 /* ---- immediates ----------------------------------------------------------------------------- */
@@ -456,6 +540,139 @@ static bool read_locals(struct twm_compiler *c, const struct twm_ftype *ft)
 		c->nl = (uint32_t)total;
 	}
 	return true;
+}
+
+/* ---- operand-aware emission ----------------------------------------------------------------- */
+
+static void set_const(struct twm_compiler *c, uint64_t v)
+{
+	c->src[c->nvt - 1] = SRC_CONST;
+	c->cval[c->nvt - 1] = v;
+	c->npending++;
+}
+
+/* local.set / local.tee of the live stack top. */
+static bool set_local(struct twm_compiler *c, uint32_t x, bool tee, uint32_t prev_dst)
+{
+	uint32_t h = c->nvt - 1, s = c->src[h], d = c->nl + h;
+	uint64_t v = c->cval[h];
+	if (s & SRC_CONST) {
+		if (!materialize_local(c, x, h))
+			return false;
+		if (!((v >> 32) ? emit4(c, TWM_OP_CONST64, x, (uint32_t)v, (uint32_t)(v >> 32))
+				: emit3(c, TWM_OP_CONST32, x, (uint32_t)v)))
+			return false;
+	} else if (s == d && prev_dst != NO_PATCH && c->code[prev_dst] == d &&
+		   !pending_ref(c, x, h)) {
+		/* the previous instruction computed the top: let it write the local */
+		c->code[prev_dst] = x;
+	} else if (s != x) {
+		if (!materialize_local(c, x, h) || !emit3(c, TWM_OP_MOVE, s, x))
+			return false;
+	}
+	if (!pop(c, c->lt[x], NULL))
+		return false;
+	if (tee) {
+		if (!push(c, c->lt[x]))
+			return false;
+		c->src[h] = (s & SRC_CONST) ? SRC_CONST : x;
+		c->cval[h] = v;
+		c->npending++;
+	}
+	return true;
+}
+
+static bool imm_ok(uint8_t op, uint64_t v)
+{
+	if ((op >= 0x46 && op <= 0x4f) || (op >= 0x6a && op <= 0x6c) || (op >= 0x71 && op <= 0x78))
+		return true;
+	if ((op >= 0x51 && op <= 0x5a) || (op >= 0x7c && op <= 0x7e) || (op >= 0x83 && op <= 0x8a))
+		return (int64_t)v == (int64_t)(int32_t)(uint32_t)v;
+	return false;
+}
+
+static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, uint8_t res)
+{
+	uint32_t need = b ? 2 : 1;
+	if (!live(c) || c->nvt < top(c)->height + need) {
+		if ((b && !pop(c, b, NULL)) || !pop(c, a, NULL))
+			return false;
+		return push(c, res);
+	}
+	uint32_t h = c->nvt - need, sa, sb = 0;
+	if (op >= 0xbc && op <= 0xbf) {
+		/* reinterpretations keep the bits where they are */
+		uint32_t s0 = c->src[h];
+		uint64_t v0 = c->cval[h];
+		if (!pop(c, a, NULL) || !push(c, res))
+			return false;
+		c->src[h] = s0;
+		c->cval[h] = v0;
+		if (s0 != c->nl + h)
+			c->npending++;
+		return true;
+	}
+	if (!real_src(c, h, &sa))
+		return false;
+	bool imm = false;
+	if (b) {
+		if ((c->src[h + 1] & SRC_CONST) && imm_ok(op, c->cval[h + 1])) {
+			imm = true;
+			sb = (uint32_t)c->cval[h + 1];
+		} else if (!real_src(c, h + 1, &sb)) {
+			return false;
+		}
+		if (!pop(c, b, NULL))
+			return false;
+	}
+	if (!pop(c, a, NULL) || !push(c, res))
+		return false;
+	if (b) {
+		if (!emit4(c, imm ? TWM_OP_IMM_BASE + op : op, sa, sb, c->nl + h))
+			return false;
+		c->last_op = c->ncode - 4;
+	} else {
+		if (!emit3(c, op, sa, c->nl + h))
+			return false;
+		c->last_op = c->ncode - 3;
+	}
+	c->last_dst = c->ncode - 1;
+	return true;
+}
+
+/* A conditional branch on `cond` (taken when it is non-zero if `when_true`, else when zero) to
+ * `target` (a cell value: resolved index or patch link). A compare computed by the previous
+ * instruction only for this branch is fused into it. */
+static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_true,
+			     uint32_t prev_op, uint32_t prev_dst, uint32_t target)
+{
+	if (prev_op != NO_PATCH && c->ncode == prev_dst + 1 && c->code[prev_dst] == cond &&
+	    cond >= c->nl) {
+		uint32_t op = c->code[prev_op];
+		if (op >= 0x46 && op <= 0x4f) {
+			static const uint8_t inverse[10] = {0x47, 0x46, 0x4e, 0x4f, 0x4c,
+							    0x4d, 0x4a, 0x4b, 0x48, 0x49};
+			uint32_t a = c->code[prev_op + 1], b = c->code[prev_op + 2];
+			uint32_t fop = when_true ? op : inverse[op - 0x46];
+			c->ncode = prev_op;
+			return emit4(c, TWM_OP_BR_EQ + (fop - 0x46), a, b, target);
+		}
+		if (op >= TWM_OP_IMM_BASE + 0x46 && op <= TWM_OP_IMM_BASE + 0x4f) {
+			static const uint8_t inverse[10] = {0x47, 0x46, 0x4e, 0x4f, 0x4c,
+							    0x4d, 0x4a, 0x4b, 0x48, 0x49};
+			uint32_t cmp = op - TWM_OP_IMM_BASE;
+			uint32_t a = c->code[prev_op + 1], imm = c->code[prev_op + 2];
+			uint32_t fop = when_true ? cmp : inverse[cmp - 0x46];
+			c->ncode = prev_op;
+			return emit4(c, TWM_OP_BRI_EQ + (fop - 0x46), a, imm, target);
+		}
+		if (op == 0x45) {
+			uint32_t a = c->code[prev_op + 1];
+			c->ncode = prev_op;
+			return emit3(c, when_true ? TWM_OP_BR_IF_NOT : TWM_OP_BR_IF, a, target);
+		}
+	}
+	return emit3(c, when_true ? TWM_OP_BR_IF : TWM_OP_BR_IF_NOT, cond, target);
 }
 
 static bool op_fc(struct twm_compiler *c)
@@ -703,6 +920,15 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		if (!twm_rd_u8(r, &op))
 			return false;
 		c->ninstr++;
+		uint32_t prev_dst = c->last_dst, prev_op = c->last_op;
+		c->last_dst = c->last_op = NO_PATCH;
+		/* instructions that read their operands where they are; every other one needs
+		 * the whole stack in its slots (calls, blocks, branches, merges) */
+		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x1a ||
+			     (op >= 0x20 && op <= 0x22) || op == 0x24 || (op >= 0x28 && op <= 0x3e) ||
+			     (op >= 0x41 && op <= 0xc4);
+		if (!keeps && live(c) && !materialize_range(c, 0, c->nvt))
+			return false;
 		switch (op) {
 		case 0x00: /* unreachable */
 			if (live(c) && !emit(c, TWM_OP_UNREACHABLE))
@@ -720,9 +946,13 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				return false;
 			uint32_t cond = 0;
 			if (op == 0x04) {
+				if (live(c) && c->nvt > top(c)->height) {
+					if (!materialize_range(c, 0, c->nvt - 1) ||
+					    !real_src(c, c->nvt - 1, &cond))
+						return false;
+				}
 				if (!pop(c, TWM_I32, NULL))
 					return false;
-				cond = slot(c, c->nvt);
 			}
 			if (!pop_n(c, np, pt))
 				return false;
@@ -736,12 +966,19 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 					  UINT32_MAX / 8))
 					return false;
 				c->loops[c->nloops] = (uint32_t)(op_at - body_start);
+				/* the JIT's hook site, run once per entry (backedges go to the LOOP
+				 * header after it); its exit target is the loop's end */
+				if (was_live && np == 0 && nr == 0) {
+					if (!emit3(c, TWM_OP_LOOP_HOOK, c->nloops, NO_PATCH))
+						return false;
+					f->else_patch = c->ncode - 1;
+				}
 				f->loop_ip = c->ncode;
 				if (was_live && !emit3(c, TWM_OP_LOOP, 1, c->nloops))
 					return false;
 				c->nloops++;
 			} else if (op == 0x04 && was_live) {
-				if (!emit3(c, TWM_OP_BR_IF_NOT, cond, NO_PATCH))
+				if (!emit_cond_branch(c, cond, false, prev_op, prev_dst, NO_PATCH))
 					return false;
 				f->else_patch = c->ncode - 1;
 			}
@@ -804,11 +1041,16 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				struct ctl *L = &c->ctl[c->nctl - 1 - x];
 				uint32_t n = label_arity(L);
 				const uint8_t *lt = L->kind == CTL_LOOP ? L->pt : L->rt;
+				bool was_live = live(c);
 				if (!pop_n(c, n, lt))
 					return false;
-				c->nvt += n; /* values stay in place for the jump's copy */
-				if (live(c) && !emit_jump(c, L))
-					return false;
+				if (was_live) {
+					/* the values stay in place for the jump's copy; they were
+					 * materialized before this instruction */
+					c->nvt += n;
+					if (!emit_jump(c, L))
+						return false;
+				}
 				set_unreachable(c);
 			}
 			break;
@@ -817,10 +1059,15 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				return false;
 			if (x >= c->nctl)
 				return fail(c, "unknown label");
-			if (!pop(c, TWM_I32, NULL))
-				return false;
 			{
-				uint32_t cond = slot(c, c->nvt);
+				uint32_t cond = 0;
+				if (live(c) && c->nvt > top(c)->height) {
+					if (!materialize_range(c, 0, c->nvt - 1) ||
+					    !real_src(c, c->nvt - 1, &cond))
+						return false;
+				}
+				if (!pop(c, TWM_I32, NULL))
+					return false;
 				struct ctl *L = &c->ctl[c->nctl - 1 - x];
 				uint32_t n = label_arity(L);
 				const uint8_t *lt = L->kind == CTL_LOOP ? L->pt : L->rt;
@@ -828,15 +1075,19 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 					return false;
 				if (live(c)) {
 					if (needs_copy(c, L)) {
-						if (!emit3(c, TWM_OP_BR_IF_NOT, cond, NO_PATCH))
+						if (!emit_cond_branch(c, cond, false, prev_op, prev_dst,
+								      NO_PATCH))
 							return false;
 						uint32_t skip = c->ncode - 1;
 						if (!emit_jump(c, L))
 							return false;
 						c->code[skip] = c->ncode;
-					} else if (!emit2(c, TWM_OP_BR_IF, cond) ||
-						   !emit_target(c, L)) {
-						return false;
+					} else {
+						uint32_t t = L->kind == CTL_LOOP ? L->loop_ip : L->patch;
+						if (!emit_cond_branch(c, cond, true, prev_op, prev_dst, t))
+							return false;
+						if (L->kind != CTL_LOOP)
+							L->patch = c->ncode - 1;
 					}
 				}
 			}
@@ -847,11 +1098,14 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			break;
 		case 0x0f: { /* return */
 			struct ctl *L = &c->ctl[0];
+			bool was_live = live(c);
 			if (!pop_n(c, L->nr, L->rt))
 				return false;
-			c->nvt += L->nr;
-			if (live(c) && !emit_jump(c, L))
-				return false;
+			if (was_live) {
+				c->nvt += L->nr;
+				if (!emit_jump(c, L))
+					return false;
+			}
 			set_unreachable(c);
 			break;
 		}
@@ -912,14 +1166,17 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			if (op == 0x20) {
 				if (!push(c, c->lt[x]))
 					return false;
-				if (live(c) && !emit3(c, TWM_OP_MOVE, x, slot(c, c->nvt - 1)))
-					return false;
-			} else {
+				if (live(c)) {
+					c->src[c->nvt - 1] = x;
+					c->npending++;
+				}
+			} else if (!live(c) || c->nvt <= top(c)->height) {
 				if (!pop(c, c->lt[x], NULL))
 					return false;
-				if (live(c) && !emit3(c, TWM_OP_MOVE, slot(c, c->nvt), x))
-					return false;
 				if (op == 0x22 && !push(c, c->lt[x]))
+					return false;
+			} else {
+				if (!set_local(c, x, op == 0x22, prev_dst))
 					return false;
 			}
 			break;
@@ -937,9 +1194,13 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			} else {
 				if (!m->globals[x].mut)
 					return fail(c, "global is immutable");
+				uint32_t s = 0;
+				if (live(c) && c->nvt > top(c)->height &&
+				    !real_src(c, c->nvt - 1, &s))
+					return false;
 				if (!pop(c, m->globals[x].type, NULL))
 					return false;
-				if (live(c) && !emit3(c, TWM_OP_GLOBAL_SET, x, slot(c, c->nvt)))
+				if (live(c) && !emit3(c, TWM_OP_GLOBAL_SET, x, s))
 					return false;
 			}
 			break;
@@ -969,27 +1230,45 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 						      TWM_I32, TWM_I32, TWM_I32, TWM_I32,
 						      TWM_I64, TWM_I64, TWM_I64, TWM_I64,
 						      TWM_I64, TWM_I64};
-			uint32_t off;
+			uint32_t off, a = 0;
 			if (!read_memarg(c, nat[op - 0x28], &off))
+				return false;
+			if (live(c) && c->nvt > top(c)->height && !real_src(c, c->nvt - 1, &a))
 				return false;
 			if (!pop(c, TWM_I32, NULL) || !push(c, res[op - 0x28]))
 				return false;
 			uint32_t s = slot(c, c->nvt - 1);
-			if (live(c) && !emit4(c, op, s, s, off))
-				return false;
+			if (live(c)) {
+				if (!emit4(c, op, a, s, off))
+					return false;
+				c->last_dst = c->ncode - 2;
+			}
 			break;
 		}
 		case 0x36 ... 0x3e: { /* stores */
 			static const uint8_t nat[] = {2, 3, 2, 3, 0, 1, 0, 1, 2};
 			static const uint8_t ty[] = {TWM_I32, TWM_I64, TWM_F32, TWM_F64, TWM_I32,
 						     TWM_I32, TWM_I64, TWM_I64, TWM_I64};
-			uint32_t off;
+			uint32_t off, a = 0, v = 0, sop = op;
 			if (!read_memarg(c, nat[op - 0x36], &off))
 				return false;
+			if (live(c) && c->nvt >= top(c)->height + 2) {
+				uint32_t h = c->nvt - 1;
+				/* a constant value that fits 32 bits (sign-extended for i64) is
+				 * stored from an immediate */
+				if ((c->src[h] & SRC_CONST) && op != 0x38 && op != 0x39 &&
+				    (int64_t)c->cval[h] == (int64_t)(int32_t)(uint32_t)c->cval[h]) {
+					sop = TWM_OP_IMM_BASE + op;
+					v = (uint32_t)c->cval[h];
+				} else if (!real_src(c, h, &v)) {
+					return false;
+				}
+				if (!real_src(c, h - 1, &a))
+					return false;
+			}
 			if (!pop(c, ty[op - 0x36], NULL) || !pop(c, TWM_I32, NULL))
 				return false;
-			uint32_t s = slot(c, c->nvt);
-			if (live(c) && !emit4(c, op, s, s + 1, off))
+			if (live(c) && !emit4(c, sop, a, v, off))
 				return false;
 			break;
 		}
@@ -1011,8 +1290,8 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			int32_t v;
 			if (!twm_rd_s32(r, &v) || !push(c, TWM_I32))
 				return false;
-			if (live(c) && !emit3(c, TWM_OP_CONST32, slot(c, c->nvt - 1), (uint32_t)v))
-				return false;
+			if (live(c))
+				set_const(c, (uint32_t)v);
 			break;
 		}
 		case 0x42:
@@ -1028,38 +1307,23 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			}
 			if (!push(c, op == 0x42 ? TWM_I64 : TWM_F64))
 				return false;
-			if (live(c) && !emit4(c, TWM_OP_CONST64, slot(c, c->nvt - 1), (uint32_t)v,
-					      (uint32_t)(v >> 32)))
-				return false;
+			if (live(c))
+				set_const(c, v);
 			break;
 		}
 		case 0x43: {
 			uint64_t v;
 			if (!twm_rd_fixed(r, 4, &v) || !push(c, TWM_F32))
 				return false;
-			if (live(c) && !emit3(c, TWM_OP_CONST32, slot(c, c->nvt - 1), (uint32_t)v))
-				return false;
+			if (live(c))
+				set_const(c, v);
 			break;
 		}
 		case 0x45 ... 0xc4: {
 			uint8_t a, b, res;
 			num_sig(op, &a, &b, &res);
-			if (b) {
-				if (!pop(c, b, NULL) || !pop(c, a, NULL) || !push(c, res))
-					return false;
-				uint32_t s = slot(c, c->nvt - 1);
-				if (live(c) && !emit4(c, op, s, s + 1, s))
-					return false;
-			} else {
-				if (!pop(c, a, NULL) || !push(c, res))
-					return false;
-				uint32_t s = slot(c, c->nvt - 1);
-				/* reinterpretations keep the bits: nothing to do */
-				if (op >= 0xbc && op <= 0xbf)
-					break;
-				if (live(c) && !emit3(c, op, s, s))
-					return false;
-			}
+			if (!numeric(c, op, a, b, res))
+				return false;
 			break;
 		}
 		case 0xd0: {
@@ -1123,6 +1387,8 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->r = r;
 	c->m = m;
 	c->nvt = c->nctl = c->ncode = c->nloops = 0;
+	c->npending = 0;
+	c->last_dst = c->last_op = NO_PATCH;
 	c->max_height = 0;
 	c->ninstr = 0;
 	(void)has_datacount;

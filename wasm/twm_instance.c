@@ -864,7 +864,14 @@ enum tw_err twm_instantiate(struct twm_module *m, const struct twm_linker *l,
 	if ((e = apply_segments(inst, err)) != TW_ERR_OK)
 		goto out_free;
 	if (m->has_start) {
-		e = twm_invoke(inst, inst->funcs[m->start], NULL, 0, NULL, 0, err);
+		e = twm_call_begin(inst, inst->funcs[m->start], NULL, 0, err);
+		if (e == TW_ERR_OK)
+			e = twm_call_run(inst, cfg ? cfg->start_fuel : 0, err);
+		if (e == TW_ERR_WASM_FUEL) {
+			twm_call_abort(inst);
+			err->code = TW_ERR_OK;
+			twm_err_set(err, TW_ERR_WASM_FUEL, "start function ran out of fuel");
+		}
 		if (e != TW_ERR_OK)
 			goto out_free;
 	}

@@ -51,8 +51,31 @@
 	X(DATA_DROP)     /* dataidx */                                                            \
 	X(MEMORY_COPY)   /* d s n */                                                              \
 	X(MEMORY_FILL)   /* d v n */                                                              \
-	X(LOOP)          /* fuel_cost loop_index  -- loop header: fuel charge, hook site */       \
-	X(TRUNC_SAT)     /* kind(0..7) src dst */
+	X(LOOP)          /* fuel_cost loop_index  -- loop header: fuel charge per iteration */    \
+	X(LOOP_HOOK)     /* loop_index exit  -- before a [] -> [] loop: calls the loop hook */     \
+	X(TRUNC_SAT)     /* kind(0..7) src dst */                                                 \
+	/* i32 compare fused with a conditional branch, in binary-format order (eq .. ge_u) */    \
+	X(BR_EQ)         /* a b target */                                                         \
+	X(BR_NE)                                                                                  \
+	X(BR_LT_S)                                                                                \
+	X(BR_LT_U)                                                                                \
+	X(BR_GT_S)                                                                                \
+	X(BR_GT_U)                                                                                \
+	X(BR_LE_S)                                                                                \
+	X(BR_LE_U)                                                                                \
+	X(BR_GE_S)                                                                                \
+	X(BR_GE_U)                                                                                \
+	/* the same with an immediate second operand: a imm target */                             \
+	X(BRI_EQ)                                                                                 \
+	X(BRI_NE)                                                                                 \
+	X(BRI_LT_S)                                                                               \
+	X(BRI_LT_U)                                                                               \
+	X(BRI_GT_S)                                                                               \
+	X(BRI_GT_U)                                                                               \
+	X(BRI_LE_S)                                                                               \
+	X(BRI_LE_U)                                                                               \
+	X(BRI_GE_S)                                                                               \
+	X(BRI_GE_U)
 
 #define TWM_OP_BASE 0x100
 enum twm_op {
@@ -62,8 +85,11 @@ enum twm_op {
 #undef TWM_OP_ENUM
 	TWM_OP__END
 };
-#define TWM_OP_TABLE_SIZE_ALL 0x140
-_Static_assert(TWM_OP__END <= TWM_OP_TABLE_SIZE_ALL, "opcode table too small");
+/* Binary i32/i64 operations whose second operand is an immediate (sign-extended for i64):
+ * TWM_OP_IMM_BASE + binary opcode, operands "a imm dst". */
+#define TWM_OP_IMM_BASE 0x200
+#define TWM_OP_TABLE_SIZE_ALL 0x300
+_Static_assert(TWM_OP__END <= TWM_OP_IMM_BASE, "engine opcodes overlap the immediate forms");
 
 /* A function type; `types` holds params then results. `hash` speeds up call_indirect checks
  * across modules (equal types have equal hashes; equality is then checked in full). */

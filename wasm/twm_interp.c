@@ -313,6 +313,51 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(0xa6, F64, F64,                                                                         \
 	  f64_of((f64_bits(a) & 0x7fffffffffffffffull) | (f64_bits(b) & 0x8000000000000000ull)))
 
+/* The binary operations that have an immediate form (see TWM_OP_IMM_BASE). */
+#define NUM2I(X) \
+	X(0x46, I32, I32, a == b) \
+	X(0x47, I32, I32, a != b) \
+	X(0x48, I32, I32, S32(a) < S32(b)) \
+	X(0x49, I32, I32, a < b) \
+	X(0x4a, I32, I32, S32(a) > S32(b)) \
+	X(0x4b, I32, I32, a > b) \
+	X(0x4c, I32, I32, S32(a) <= S32(b)) \
+	X(0x4d, I32, I32, a <= b) \
+	X(0x4e, I32, I32, S32(a) >= S32(b)) \
+	X(0x4f, I32, I32, a >= b) \
+	X(0x51, I64, I32, a == b) \
+	X(0x52, I64, I32, a != b) \
+	X(0x53, I64, I32, S64(a) < S64(b)) \
+	X(0x54, I64, I32, a < b) \
+	X(0x55, I64, I32, S64(a) > S64(b)) \
+	X(0x56, I64, I32, a > b) \
+	X(0x57, I64, I32, S64(a) <= S64(b)) \
+	X(0x58, I64, I32, a <= b) \
+	X(0x59, I64, I32, S64(a) >= S64(b)) \
+	X(0x5a, I64, I32, a >= b) \
+	X(0x6a, I32, I32, a + b) \
+	X(0x6b, I32, I32, a - b) \
+	X(0x6c, I32, I32, a * b) \
+	X(0x71, I32, I32, a & b) \
+	X(0x72, I32, I32, a | b) \
+	X(0x73, I32, I32, a ^ b) \
+	X(0x74, I32, I32, a << (b & 31)) \
+	X(0x75, I32, I32, S32(a) >> (b & 31)) \
+	X(0x76, I32, I32, a >> (b & 31)) \
+	X(0x77, I32, I32, rotl32(a, b)) \
+	X(0x78, I32, I32, rotr32(a, b)) \
+	X(0x7c, I64, I64, a + b) \
+	X(0x7d, I64, I64, a - b) \
+	X(0x7e, I64, I64, a * b) \
+	X(0x83, I64, I64, a & b) \
+	X(0x84, I64, I64, a | b) \
+	X(0x85, I64, I64, a ^ b) \
+	X(0x86, I64, I64, a << (b & 63)) \
+	X(0x87, I64, I64, S64(a) >> (b & 63)) \
+	X(0x88, I64, I64, a >> (b & 63)) \
+	X(0x89, I64, I64, rotl64(a, b)) \
+	X(0x8a, I64, I64, rotr64(a, b))
+
 /* Loads: X(opcode, C type, conversion of v to the slot word) */
 #define LOADS(X)                                                                                  \
 	X(0x28, uint32_t, (uint64_t)v)                                                            \
@@ -335,6 +380,16 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(0x37, uint64_t)                                                                         \
 	X(0x38, uint32_t)                                                                         \
 	X(0x39, uint64_t)                                                                         \
+	X(0x3a, uint8_t)                                                                          \
+	X(0x3b, uint16_t)                                                                         \
+	X(0x3c, uint8_t)                                                                          \
+	X(0x3d, uint16_t)                                                                         \
+	X(0x3e, uint32_t)
+
+/* Stores of an immediate (sign-extended 32-bit) value: TWM_OP_IMM_BASE + opcode. */
+#define STORES_IMM(X)                                                                             \
+	X(0x36, uint32_t)                                                                         \
+	X(0x37, uint64_t)                                                                         \
 	X(0x3a, uint8_t)                                                                          \
 	X(0x3b, uint16_t)                                                                         \
 	X(0x3c, uint8_t)                                                                          \
@@ -378,7 +433,28 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(MEMORY_COPY)                                                                            \
 	X(MEMORY_FILL)                                                                            \
 	X(LOOP)                                                                                   \
-	X(TRUNC_SAT)
+	X(LOOP_HOOK)                                                                              \
+	X(TRUNC_SAT)                                                                              \
+	X(BR_EQ)                                                                                  \
+	X(BR_NE)                                                                                  \
+	X(BR_LT_S)                                                                                \
+	X(BR_LT_U)                                                                                \
+	X(BR_GT_S)                                                                                \
+	X(BR_GT_U)                                                                                \
+	X(BR_LE_S)                                                                                \
+	X(BR_LE_U)                                                                                \
+	X(BR_GE_S)                                                                                \
+	X(BR_GE_U)                                                                                \
+	X(BRI_EQ)                                                                                 \
+	X(BRI_NE)                                                                                 \
+	X(BRI_LT_S)                                                                               \
+	X(BRI_LT_U)                                                                               \
+	X(BRI_GT_S)                                                                               \
+	X(BRI_GT_U)                                                                               \
+	X(BRI_LE_S)                                                                               \
+	X(BRI_LE_U)                                                                               \
+	X(BRI_GE_S)                                                                               \
+	X(BRI_GE_U)
 
 enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
 {
@@ -389,10 +465,12 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 #define TBL_LS(op, ...) [op] = &&L_##op,
 #define TBL_SP(op) [op] = &&L_##op,
 #define TBL_OWN(n) [TWM_OP_##n] = &&L_##n,
+#define TBL_IMM(op, ...) [TWM_OP_IMM_BASE + op] = &&LI_##op,
+#define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = &&LSI_##op,
 	static const void *const table[TWM_OP_TABLE_SIZE_ALL] = {
 		[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = &&L_bad,
 		NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_LS) STORES(TBL_LS) SPECIAL(TBL_SP)
-			OWN_OPS(TBL_OWN)};
+			OWN_OPS(TBL_OWN) NUM2I(TBL_IMM) STORES_IMM(TBL_SIMM)};
 #pragma clang diagnostic pop
 
 	const int64_t fuel_start = fuel;
@@ -472,8 +550,69 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 		NEXT();                                                                           \
 	}
 
+#define IMM_I32(x) ((uint32_t)(x))
+#define IMM_I64(x) ((uint64_t)(int64_t)(int32_t)(x))
+#define H2I(op, tin, tout, expr)                                                                  \
+	LI_##op : {                                                                               \
+		T_##tin a = GET_##tin(SL(1));                                                     \
+		T_##tin b = IMM_##tin(ip[2]);                                                     \
+		SL(3) = PUT_##tout(expr);                                                         \
+		ip += 4;                                                                          \
+		NEXT();                                                                           \
+	}
+#define HBR(name, cmp)                                                                            \
+	L_##name : {                                                                              \
+		uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);                                \
+		if (cmp)                                                                          \
+			ip = code + ip[3];                                                        \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+
+#define HSI(op, ctype)                                                                            \
+	LSI_##op : {                                                                              \
+		uint64_t ea = (uint64_t)(uint32_t)SL(1) + ip[3];                                  \
+		if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                              \
+			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
+		ctype v = (ctype)(int64_t)(int32_t)ip[2];                                         \
+		memcpy(mem + ea, &v, sizeof(v));                                                  \
+		ip += 4;                                                                          \
+		NEXT();                                                                           \
+	}
+	STORES_IMM(HSI)
 	NUM1(H1)
 	NUM2(H2)
+	NUM2I(H2I)
+	HBR(BR_EQ, a == b)
+	HBR(BR_NE, a != b)
+	HBR(BR_LT_S, S32(a) < S32(b))
+	HBR(BR_LT_U, a < b)
+	HBR(BR_GT_S, S32(a) > S32(b))
+	HBR(BR_GT_U, a > b)
+	HBR(BR_LE_S, S32(a) <= S32(b))
+	HBR(BR_LE_U, a <= b)
+	HBR(BR_GE_S, S32(a) >= S32(b))
+	HBR(BR_GE_U, a >= b)
+#define HBRI(name, cmp)                                                                           \
+	L_##name : {                                                                              \
+		uint32_t a = (uint32_t)SL(1), b = ip[2];                                          \
+		if (cmp)                                                                          \
+			ip = code + ip[3];                                                        \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+	HBRI(BRI_EQ, a == b)
+	HBRI(BRI_NE, a != b)
+	HBRI(BRI_LT_S, S32(a) < S32(b))
+	HBRI(BRI_LT_U, a < b)
+	HBRI(BRI_GT_S, S32(a) > S32(b))
+	HBRI(BRI_GT_U, a > b)
+	HBRI(BRI_LE_S, S32(a) <= S32(b))
+	HBRI(BRI_LE_U, a <= b)
+	HBRI(BRI_GE_S, S32(a) >= S32(b))
+	HBRI(BRI_GE_U, a >= b)
 	LOADS(HL)
 	STORES(HS)
 
@@ -600,9 +739,29 @@ L_BR_TABLE : {
 	ip = code + ip[3 + i];
 	NEXT();
 }
+L_LOOP_HOOK:
+	/* Entry of a loop without params or results: the JIT may run the whole loop. */
+	if (__builtin_expect(inst->hook.fn != NULL, 0)) {
+		struct twm_loop_site site = {
+			.module = inst->module,
+			.func_index = cur->index,
+			.loop_offset = cur->code->loop_offsets[ip[1]],
+			.locals = fp,
+			.nlocals = cur->code->nlocals,
+			.mem = mem,
+			.mem_bytes = msize,
+		};
+		enum twm_hook_action act = inst->hook.fn(&site, inst->hook.env);
+		RELOAD_MEM();
+		if (act == TWM_HOOK_LOOP_DONE) {
+			ip = code + ip[2];
+			NEXT();
+		}
+	}
+	ip += 3;
+	NEXT();
 L_LOOP:
-	/* Loop header: the JIT's loop hook will be called from here (inst->hook, loop index
-	 * ip[2]) once blueprints exist; for now it only charges fuel. */
+	/* Loop header, the target of every backedge: fuel is charged once per iteration. */
 	if (__builtin_expect(fuel <= 0, 0))
 		goto suspend;
 	fuel -= ip[1];
@@ -619,7 +778,12 @@ L_RETURN : {
 	ip = fr->ip;
 	fp = fr->fp;
 	cur = fr->func;
-	LOAD_CTX();
+	if (__builtin_expect(cur->inst != inst, 0)) {
+		LOAD_CTX();
+	} else {
+		code = cur->code->icode;
+		RELOAD_MEM(); /* the callee may have grown the memory */
+	}
 	NEXT();
 }
 L_CALL:
@@ -665,9 +829,9 @@ do_call:
 		fr->fp = fp;
 		fr->func = cur;
 		fp = nfp;
-		uint32_t np = callee->type->nparams;
-		if (cc->nlocals > np)
-			memset(fp + np, 0, (size_t)(cc->nlocals - np) * 8);
+		/* few locals is the common case: a loop beats a memset call */
+		for (uint32_t k = callee->type->nparams; k < cc->nlocals; k++)
+			fp[k] = 0;
 		cur = callee;
 		if (callee->inst != inst) {
 			LOAD_CTX();
