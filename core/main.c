@@ -20,6 +20,7 @@
 #include "http/http.h"
 #include "http/http_api.h"
 #include "http/http_testroutes.h"
+#include "wasm/twm_cli.h"
 
 struct subcommand {
 	const char *name;
@@ -34,6 +35,8 @@ static int cmd_serve(int argc, char **argv);
 static const struct subcommand commands[] = {
 	{"version", "", "print version and build information", cmd_version},
 	{"serve", "[options]", "serve functions over HTTP until SIGINT/SIGTERM", cmd_serve},
+	{"run", "FILE.wasm [ARGS...]", "run a module's _start with WASI, or --invoke an export",
+	 twm_cli_run},
 	{"deploy", "FILE.wasm --name N", "deploy a module to a server", http_api_cli_deploy},
 	{"invoke", "ID [--export E] [ARGS..]", "invoke a deployed function", http_api_cli_invoke},
 	{"jobs", "ID", "show an async job", http_api_cli_jobs},

@@ -84,7 +84,8 @@ out_close:
 }
 
 /* Split argv into run options, FILE and the rest. Our own --env is taken out before the shared
- * option table parses the others (every `run` option there takes a value). */
+ * option table parses the others (every `run` option there takes a value). Returns -1 to go on,
+ * or the exit status to end with (help, usage errors). */
 static int parse_args(struct cli *c, int argc, char **argv)
 {
 	char **opts = calloc((size_t)argc + 1, sizeof(char *));
