@@ -1031,8 +1031,11 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 			return HTTP_DONE;
 		}
 	}
+	/* A start function runs inside instantiation, without slices: bound it so a hostile one
+	 * holds the worker for at most a few slices' worth of fuel. */
 	struct twm_instance_config icfg = {.memory_pages_max = api->cfg->max_memory_pages,
-					   .user = c->wasi};
+					   .user = c->wasi,
+					   .start_fuel = api->cfg->fuel_per_slice * 8};
 	struct twm_error err = {0};
 	enum tw_err e = TW_ERR_OK;
 	c->inst = s->octet ? NULL : api_pool_take(aw->pool, f);
@@ -1050,6 +1053,9 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 				  "the module needs more memory than an instance may have");
 		else if (e == TW_ERR_NOMEM)
 			call_fail(c, 503, TW_ERR_CAPACITY_EXHAUSTED, "out of memory");
+		else if (e == TW_ERR_WASM_FUEL)
+			call_fail(c, 504, TW_ERR_INVOKE_TIMEOUT,
+				  "the start function ran out of fuel");
 		else if (e == TW_ERR_WASM_UNLINKABLE)
 			call_fail(c, 422, TW_ERR_WASM_INVALID, err.msg);
 		else
