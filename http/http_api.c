@@ -126,14 +126,30 @@ static enum http_handler_ret fail(struct http_request *req, uint16_t status, enu
 	return HTTP_DONE;
 }
 
+/* Names are 1..256 bytes of UTF-8 without control characters (they go back out in JSON). */
 static bool valid_name(const char *s, size_t n)
 {
 	if (n < 1 || n > TW_STORE_NAME_MAX)
 		return false;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
 		if (c < 0x20 || c == 0x7f)
 			return false;
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+			   : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (len == 0 || i + len > n || (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4))
+			return false;
+		uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+		for (size_t k = 1; k < len; k++) {
+			unsigned char cc = (unsigned char)s[i + k];
+			if ((cc & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (cc & 0x3f);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0x80 && cp < 0xa0))
+			return false;
+		i += len;
 	}
 	return true;
 }
