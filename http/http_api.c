@@ -31,10 +31,6 @@
 #include "http/http_int.h"
 #include "wasm/twm_wasi.h"
 
-/* One linker shared by all workers: its lookups only read, and WASI functions find their
- * per-call state through the instance's user pointer. */
-static struct twm_linker *api_linker;
-
 struct api_call {
 	struct api_call *next_free;
 	struct api_worker *aw;
@@ -1056,7 +1052,7 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 	enum tw_err e = TW_ERR_OK;
 	c->inst = s->octet ? NULL : api_pool_take(aw->pool, f);
 	if (!c->inst) {
-		e = twm_instantiate(f->module, api_linker, &icfg, &c->inst, &err);
+		e = twm_instantiate(f->module, api->linker, &icfg, &c->inst, &err);
 		if (e == TW_ERR_OK)
 			atomic_fetch_add(&c->ten->spawns, 1);
 	}
@@ -1580,13 +1576,11 @@ enum tw_err http_api_create(const struct tw_config *cfg, struct http_server *srv
 		e = TW_ERR_NOMEM;
 		goto out_rl;
 	}
-	if (!api_linker) {
-		e = twm_linker_new(&api_linker);
-		if (e == TW_ERR_OK)
-			e = twm_wasi_link(api_linker, NULL);
-		if (e != TW_ERR_OK)
-			goto out_rl;
-	}
+	e = twm_linker_new(&api->linker);
+	if (e == TW_ERR_OK)
+		e = twm_wasi_link(api->linker, NULL);
+	if (e != TW_ERR_OK)
+		goto out_rl;
 	e = tw_store_open(cfg->data_dir, &api->store, err, sizeof(err));
 	if (e != TW_ERR_OK) {
 		TW_ERROR(API, "store %s: %s", cfg->data_dir, err);
@@ -1626,6 +1620,7 @@ enum tw_err http_api_create(const struct tw_config *cfg, struct http_server *srv
 out_store:
 	tw_store_close(api->store);
 out_rl:
+	twm_linker_free(api->linker);
 	tw_ratelimit_destroy(&api->rl);
 out_free:
 	free(api->reg);
@@ -1650,7 +1645,6 @@ void http_api_destroy(struct http_api *api)
 	tw_ratelimit_destroy(&api->rl);
 	pthread_mutex_destroy(&api->q_lock);
 	pthread_cond_destroy(&api->q_cond);
+	twm_linker_free(api->linker);
 	free(api);
-	twm_linker_free(api_linker);
-	api_linker = NULL;
 }

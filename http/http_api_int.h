@@ -110,6 +110,9 @@ struct http_api {
 	struct tw_store *store;
 	struct tw_auth auth;
 	struct tw_ratelimit rl;
+	/* WASI preview1 for every instance; read-only after start-up, so shared by all workers
+	 * (its functions find their per-call state through the instance's user pointer). */
+	struct twm_linker *linker;
 	/* registry */
 	_Atomic(struct api_fn *) *reg; /* API_REG_SLOTS */
 	uint32_t reg_live, reg_used;   /* store thread only: live entries, live + tombstones */

@@ -184,6 +184,19 @@ enum tw_err api_fn_build(struct http_api *api, const uint8_t *bytes, size_t n,
 			continue;
 		if (d.kind == TWM_EXTERN_MEMORY && d.type.memory.min > cap_pages)
 			goto out_memory;
+		struct twm_extern ext;
+		if (!twm_linker_lookup(api->linker, d.module, d.module_len, d.name, d.name_len,
+				       &ext)) {
+			*status = 400;
+			snprintf(err, cap, "unknown import %.*s.%.*s (only %s is offered)",
+				 (int)(d.module_len > 64 ? 64 : d.module_len), d.module,
+				 (int)(d.name_len > 64 ? 64 : d.name_len), d.name, TWM_WASI_MODULE);
+			for (char *q = err; *q; q++)
+				if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+					*q = '?';
+			twm_module_unref(m);
+			return TW_ERR_WASM_INVALID;
+		}
 		if (d.module_len == strlen(TWM_WASI_MODULE) &&
 		    memcmp(d.module, TWM_WASI_MODULE, d.module_len) == 0)
 			wasi = true;

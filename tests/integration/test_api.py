@@ -175,6 +175,11 @@ class DevModeTest(unittest.TestCase):
         self.assertEqual((st, kind(doc)), (400, "invalid_name"))
         st, doc, _ = self.s.deploy("big", b"\0asm\1\0\0\0" + b"\0" * (210 * 1024))
         self.assertEqual((st, kind(doc)), (413, "module_too_large"))
+        # (module (import "env" "f" (func))): only WASI preview1 can be linked.
+        st, doc, _ = self.s.deploy("imp", bytes.fromhex(
+            "0061736d0100000001040160000002090103656e7601660000"))
+        self.assertEqual((st, kind(doc)), (400, "invalid_wasm"))
+        self.assertIn("unknown import env.f", doc["error"]["message"])
         st, doc, _ = self.s.deploy("bigmem", guest("api_bigmem.wasm"))
         self.assertEqual((st, kind(doc)), (413, "module_memory_too_large"))
         st, _, _ = self.s.request("POST", "/functions?name=huge", b"\0" * (300 * 1024),
