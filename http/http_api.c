@@ -567,18 +567,7 @@ static enum http_handler_ret h_delete(struct http_request *req, void *arg)
 
 /* ---- calls ---------------------------------------------------------------------------------- */
 
-struct call_setup {
-	struct twm_export_desc exp;
-	struct twm_value args[TW_INVOKE_ARGS_MAX];
-	uint32_t nargs;
-	uint64_t deadline_ms;
-	bool octet;
-	uint16_t status;
-	enum tw_err kind;
-	char msg[256];
-};
-
-static bool setup_fail(struct call_setup *s, uint16_t status, enum tw_err kind, const char *fmt,
+static bool setup_fail(struct api_call_setup *s, uint16_t status, enum tw_err kind, const char *fmt,
 		       const char *arg)
 {
 	s->status = status;
@@ -587,7 +576,7 @@ static bool setup_fail(struct call_setup *s, uint16_t status, enum tw_err kind, 
 	return false;
 }
 
-static bool find_export(const struct api_fn *f, const char *name, size_t n, struct call_setup *s)
+static bool find_export(const struct api_fn *f, const char *name, size_t n, struct api_call_setup *s)
 {
 	if (name) {
 		if (twm_module_find_export(f->module, name, n, &s->exp) &&
@@ -667,37 +656,13 @@ static bool arg_value(json_t *a, uint8_t type, struct twm_value *out)
 	}
 }
 
-/* Parse what an invoke request asks for; false with s->status/kind/msg set. */
-static bool call_parse(struct http_api *api, struct http_request *req, const struct api_fn *f,
-		       struct call_setup *s)
+bool api_parse_invoke_json(const struct api_fn *f, const char *body, size_t len,
+			   struct api_call_setup *s)
 {
-	struct http_str ct = {0}, body = http_request_body(req), dl;
-	http_request_header(req, "Content-Type", &ct);
-	s->deadline_ms = api->cfg->deadline_ms;
-	if (http_request_header(req, "X-TensorWasm-Deadline-Ms", &dl)) {
-		uint64_t v;
-		if (!parse_u64(dl.ptr, dl.len, &v) || v == 0)
-			return setup_fail(s, 400, TW_ERR_INVALID_ARG, "%s",
-					  "X-TensorWasm-Deadline-Ms must be a positive integer");
-		if (v < s->deadline_ms)
-			s->deadline_ms = v;
-	}
-	s->octet = str_ieq_prefix(ct, "application/octet-stream");
-	if (s->octet) {
-		char name[256];
-		size_t n;
-		bool have = query_get(http_request_query(req), "export", name, sizeof(name), &n);
-		if (!find_export(f, have ? name : NULL, n, s))
-			return false;
-		if (s->exp.type.func.nparams != 0)
-			return setup_fail(s, 400, TW_ERR_INVALID_ARGS, "%s",
-					  "the byte mode runs an export without parameters");
-		return true;
-	}
 	json_t *doc = NULL;
-	if (body.len) {
+	if (len) {
 		json_error_t jerr;
-		doc = json_loadb(body.ptr, body.len, JSON_REJECT_DUPLICATES, &jerr);
+		doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!doc || !json_is_object(doc)) {
 			json_decref(doc);
 			return setup_fail(s, 400, TW_ERR_INVALID_JSON, "%s",
@@ -753,6 +718,36 @@ static bool call_parse(struct http_api *api, struct http_request *req, const str
 out:
 	json_decref(doc);
 	return ok;
+}
+
+/* Parse what an invoke request asks for; false with s->status/kind/msg set. */
+static bool call_parse(struct http_api *api, struct http_request *req, const struct api_fn *f,
+		       struct api_call_setup *s)
+{
+	struct http_str ct = {0}, body = http_request_body(req), dl;
+	http_request_header(req, "Content-Type", &ct);
+	s->deadline_ms = api->cfg->deadline_ms;
+	if (http_request_header(req, "X-TensorWasm-Deadline-Ms", &dl)) {
+		uint64_t v;
+		if (!parse_u64(dl.ptr, dl.len, &v) || v == 0)
+			return setup_fail(s, 400, TW_ERR_INVALID_ARG, "%s",
+					  "X-TensorWasm-Deadline-Ms must be a positive integer");
+		if (v < s->deadline_ms)
+			s->deadline_ms = v;
+	}
+	s->octet = str_ieq_prefix(ct, "application/octet-stream");
+	if (s->octet) {
+		char name[256];
+		size_t n;
+		bool have = query_get(http_request_query(req), "export", name, sizeof(name), &n);
+		if (!find_export(f, have ? name : NULL, n, s))
+			return false;
+		if (s->exp.type.func.nparams != 0)
+			return setup_fail(s, 400, TW_ERR_INVALID_ARGS, "%s",
+					  "the byte mode runs an export without parameters");
+		return true;
+	}
+	return api_parse_invoke_json(f, body.ptr, body.len, s);
 }
 
 static struct api_call *call_alloc(struct api_worker *aw)
@@ -997,7 +992,7 @@ static void call_timer(struct tw_worker *w, struct tw_timer *t)
  * failed to start: the error has been delivered), HTTP_PENDING when slices remain.
  */
 static enum http_handler_ret call_start(struct api_worker *aw, struct http_request *req,
-					struct api_fn *f, uint64_t tenant, struct call_setup *s,
+					struct api_fn *f, uint64_t tenant, struct api_call_setup *s,
 					const char *job_id, struct http_str stdin_bytes)
 {
 	struct http_api *api = aw->api;
@@ -1094,7 +1089,7 @@ static enum http_handler_ret h_invoke(struct http_request *req, void *arg)
 	struct api_fn *f = lookup_fn(api, req, ctx.tenant);
 	if (!f)
 		return HTTP_DONE;
-	struct call_setup s;
+	struct api_call_setup s;
 	s.nargs = 0;
 	if (!call_parse(api, req, f, &s))
 		return fail(req, s.status, s.kind, s.msg);
@@ -1110,7 +1105,7 @@ struct job_start {
 	struct api_fn *fn; /* a reference */
 	uint64_t tenant;
 	char job_id[TW_STORE_ID_LEN + 1];
-	struct call_setup s;
+	struct api_call_setup s;
 	struct tw_timer timer;
 };
 

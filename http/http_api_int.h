@@ -152,6 +152,24 @@ enum tw_err api_fn_build(struct http_api *api, const uint8_t *bytes, size_t n,
 
 struct api_tenant *api_tenant(struct http_api *api, uint64_t tenant, bool create);
 
+/* What an invoke asks for, parsed; on failure status/kind/msg say why. */
+struct api_call_setup {
+	struct twm_export_desc exp;
+	struct twm_value args[TW_INVOKE_ARGS_MAX];
+	uint32_t nargs;
+	uint64_t deadline_ms;
+	bool octet;
+	uint16_t status;
+	enum tw_err kind;
+	char msg[256];
+};
+
+/* Parse a JSON invoke body ({"export": ..., "args": [...]}, empty allowed) against the exports
+ * of `f`: the export (default _start, then main) into s->exp and typed arguments into s->args.
+ * False with s->status/kind/msg set. Any thread; the untrusted-input boundary of invoke. */
+bool api_parse_invoke_json(const struct api_fn *f, const char *body, size_t len,
+			   struct api_call_setup *s);
+
 /* Instance reuse (http_api_pool.c). Classify from the module bytes; prepare takes the pristine
  * memory image of a MEMORY function (instantiates once; runs no guest code). */
 enum api_reuse api_reuse_classify(const uint8_t *bytes, size_t n);
