@@ -1000,6 +1000,11 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 	if (!c) {
 		if (req)
 			return fail(req, 503, TW_ERR_CAPACITY_EXHAUSTED, "too many calls on this core");
+		/* An accepted job must still end with a stored outcome. */
+		struct api_call tmp = {.aw = aw, .fn = f, .tenant = tenant,
+				       .ten = api_tenant(api, tenant, true)};
+		memcpy(tmp.job_id, job_id, sizeof(tmp.job_id));
+		job_finish(&tmp, NULL, 0, TW_ERR_CAPACITY_EXHAUSTED, "no call slot for the job");
 		return HTTP_DONE;
 	}
 	api_fn_ref(f);
