@@ -115,7 +115,9 @@ const char *http_server_route_template(const struct http_server *s, uint32_t ind
  * observer; a later call replaces it. Main thread, before the workers start. */
 void http_server_set_observer(struct http_server *s, http_observer_fn fn, void *arg);
 
-/* The hooks that run the server on a worker group; pass them in tw_worker_group_opts. */
+/* The hooks that run the server on a worker group; pass them in tw_worker_group_opts. Put them
+ * before the hooks of subsystems that keep requests pending: stop hooks run in reverse order,
+ * so those subsystems answer (or drop) their requests before the connections are freed. */
 const struct tw_worker_hooks *http_server_hooks(struct http_server *s);
 
 /* ---- requests (worker thread of the request) --------------------------------------------- */

@@ -262,12 +262,9 @@ static void conn_recv_complete(struct tw_worker *w, struct tw_op *op,
 	if (cqe->res == 0) {
 		http_session_eof(c);
 	} else if (cqe->res < 0 && cqe->res != -ENOBUFS && cqe->res != -ECANCELED) {
-		/* Reset or another hard error: nobody is left to answer. */
+		/* Reset or another hard error: nobody is left to answer. A pending handler
+		 * keeps the slot until it responds (conn_try_finish). */
 		c->peer_eof = true;
-		if (c->phase == HTTP_PHASE_HANDLER) {
-			conn_teardown(c);
-			return;
-		}
 		conn_teardown(c);
 		return;
 	}
@@ -561,8 +558,6 @@ static void http_worker_release(struct tw_worker *w, void *arg)
 	free_worker_state(hw);
 	s->workers[tw_worker_index(w)] = NULL;
 }
-
-void http_server_init_hooks(struct http_server *s);
 
 void http_server_init_hooks(struct http_server *s)
 {

@@ -197,6 +197,9 @@ static inline size_t http_session_unsent(const struct http_conn *c)
 /* Refresh the worker's cached Date header. */
 void http_worker_date(struct http_worker *hw);
 
+/* Fill s->hooks with the worker hooks of http_conn.c. */
+void http_server_init_hooks(struct http_server *s);
+
 /* Size and layout of a connection block for these options. */
 void http_server_layout(struct http_server *s);
 

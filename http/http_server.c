@@ -10,8 +10,6 @@
 #include "core/log.h"
 #include "http/http_int.h"
 
-void http_server_init_hooks(struct http_server *s);
-
 void http_server_opts_defaults(struct http_server_opts *o)
 {
 	memset(o, 0, sizeof(*o));

@@ -77,6 +77,23 @@ static void setup(void)
 	block = malloc(srv->block_bytes);
 }
 
+/* Answer what is pending and send all output until nothing is left: each answer and each send
+ * may resume parsing and park the next pipelined request. */
+static void settle(struct http_conn *c, size_t bound)
+{
+	for (size_t guard = 0; guard <= bound + 1; guard++) {
+		if (pending) {
+			struct http_request *r = pending;
+			pending = NULL;
+			http_respond_error(r, 504, TW_ERR_INVOKE_TIMEOUT, "late \"quoted\"\n");
+		}
+		http_session_sent(c, http_session_unsent(c));
+		if (!pending)
+			return;
+	}
+	abort(); /* more answers than the input can hold requests */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!srv)
@@ -104,17 +121,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!(mode & 0x20) || (off / chunk) % 3 == 0)
 			http_session_sent(c, http_session_unsent(c));
 	}
-	if (pending) {
-		struct http_request *r = pending;
-		pending = NULL;
-		http_respond_error(r, 504, TW_ERR_INVOKE_TIMEOUT, "late \"quoted\"\n");
-	}
-	http_session_sent(c, http_session_unsent(c));
+	settle(c, size);
 	if (mode & 0x40)
 		http_session_timeout(c);
 	else
 		http_session_eof(c);
-	http_session_sent(c, http_session_unsent(c));
+	settle(c, size);
 	http_session_release(c);
 	free(c);
 	return 0;
