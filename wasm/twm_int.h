@@ -26,7 +26,7 @@
 	X(BR_IF)         /* cond target */                                                        \
 	X(BR_IF_NOT)     /* cond target */                                                        \
 	X(BR_TABLE)      /* idx n target*(n+1) */                                                 \
-	X(RETURN)        /* src (first result slot) */                                            \
+	X(RETURN)        /* src nresults (src = first result slot) */                             \
 	X(CALL)          /* funcidx argbase */                                                    \
 	X(CALL_INDIRECT) /* typeidx tableidx idxslot argbase */                                   \
 	X(MOVE)          /* src dst */                                                            \
@@ -75,7 +75,11 @@
 	X(BRI_LE_S)                                                                               \
 	X(BRI_LE_U)                                                                               \
 	X(BRI_GE_S)                                                                               \
-	X(BRI_GE_U)
+	X(BRI_GE_U) \
+	/* backedges: like BR, BR_IF, BR_IF_NOT, BR_*, BRI_* but the target is a LOOP header + 3 and \
+	 * the branch charges the loop's fuel (cost read from the header) */                       \
+	X(BRB) X(BRB_IF) X(BRB_IF_NOT) X(BRB_EQ) X(BRB_NE) X(BRB_LT_S) X(BRB_LT_U) X(BRB_GT_S) X(BRB_GT_U) X(BRB_LE_S) X(BRB_LE_U) X(BRB_GE_S) X(BRB_GE_U) \
+	X(BRBI_EQ) X(BRBI_NE) X(BRBI_LT_S) X(BRBI_LT_U) X(BRBI_GT_S) X(BRBI_GT_U) X(BRBI_LE_S) X(BRBI_LE_U) X(BRBI_GE_S) X(BRBI_GE_U)
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

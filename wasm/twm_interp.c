@@ -454,9 +454,13 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(BRI_LE_S)                                                                               \
 	X(BRI_LE_U)                                                                               \
 	X(BRI_GE_S)                                                                               \
-	X(BRI_GE_U)
+	X(BRI_GE_U) \
+	X(BRB) X(BRB_IF) X(BRB_IF_NOT) X(BRB_EQ) X(BRB_NE) X(BRB_LT_S) X(BRB_LT_U) X(BRB_GT_S) X(BRB_GT_U) X(BRB_LE_S) X(BRB_LE_U) X(BRB_GE_S) X(BRB_GE_U) \
+	X(BRBI_EQ) X(BRBI_NE) X(BRBI_LT_S) X(BRBI_LT_U) X(BRBI_GT_S) X(BRBI_GT_U) X(BRBI_LE_S) X(BRBI_LE_U) X(BRBI_GE_S) X(BRBI_GE_U)
 
-enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
+/* no_builtin: zeroing a callee's few locals must stay an inline loop, not a memset call */
+__attribute__((no_builtin("memset"))) enum tw_err
+twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
 {
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Winitializer-overrides"
@@ -480,7 +484,6 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	const uint32_t *ip = sinst->ip;
 	uint64_t *fp = sinst->fp;
 	uint64_t *const stack_end = sinst->stack + sinst->stack_slots;
-	struct twm_memory *mem0 = NULL;
 	uint8_t *mem = NULL;
 	uint64_t msize = 0;
 	enum twm_trap trap = TWM_TRAP_NONE;
@@ -492,14 +495,13 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 
 #define RELOAD_MEM()                                                                              \
 	do {                                                                                      \
-		mem = mem0 ? mem0->data : NULL;                                                   \
-		msize = mem0 ? mem0->size : 0;                                                    \
+		mem = inst->mem0 ? inst->mem0->data : NULL;                                       \
+		msize = inst->mem0 ? inst->mem0->size : 0;                                        \
 	} while (0)
 #define LOAD_CTX()                                                                                \
 	do {                                                                                      \
 		inst = cur->inst;                                                                 \
 		code = cur->code->icode;                                                          \
-		mem0 = inst->mem0;                                         \
 		RELOAD_MEM();                                                                     \
 	} while (0)
 #define NEXT() goto *table[*ip]
@@ -613,6 +615,71 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	HBRI(BRI_LE_U, a <= b)
 	HBRI(BRI_GE_S, S32(a) >= S32(b))
 	HBRI(BRI_GE_U, a >= b)
+	/* Backedge to the LOOP header at target - 3: charge its fuel here, or stop there so that
+	 * resuming runs the header's own check. */
+#define BACKEDGE(t)                                                                               \
+	do {                                                                                      \
+		const uint32_t *tgt_ = code + (t);                                                \
+		if (__builtin_expect(fuel <= 0, 0)) {                                             \
+			ip = tgt_ - 3;                                                            \
+			goto suspend;                                                             \
+		}                                                                                 \
+		fuel -= tgt_[-2];                                                                 \
+		ip = tgt_;                                                                        \
+	} while (0)
+#define HBRB(name, cmp)                                                                           \
+	L_##name : {                                                                              \
+		uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);                                \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[3]);                                                          \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HBRBI(name, cmp)                                                                          \
+	L_##name : {                                                                              \
+		uint32_t a = (uint32_t)SL(1), b = ip[2];                                          \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[3]);                                                          \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+	HBRB(BRB_EQ, a == b)
+	HBRB(BRB_NE, a != b)
+	HBRB(BRB_LT_S, S32(a) < S32(b))
+	HBRB(BRB_LT_U, a < b)
+	HBRB(BRB_GT_S, S32(a) > S32(b))
+	HBRB(BRB_GT_U, a > b)
+	HBRB(BRB_LE_S, S32(a) <= S32(b))
+	HBRB(BRB_LE_U, a <= b)
+	HBRB(BRB_GE_S, S32(a) >= S32(b))
+	HBRB(BRB_GE_U, a >= b)
+	HBRBI(BRBI_EQ, a == b)
+	HBRBI(BRBI_NE, a != b)
+	HBRBI(BRBI_LT_S, S32(a) < S32(b))
+	HBRBI(BRBI_LT_U, a < b)
+	HBRBI(BRBI_GT_S, S32(a) > S32(b))
+	HBRBI(BRBI_GT_U, a > b)
+	HBRBI(BRBI_LE_S, S32(a) <= S32(b))
+	HBRBI(BRBI_LE_U, a <= b)
+	HBRBI(BRBI_GE_S, S32(a) >= S32(b))
+	HBRBI(BRBI_GE_U, a >= b)
+L_BRB:
+	BACKEDGE(ip[1]);
+	NEXT();
+L_BRB_IF:
+	if ((uint32_t)SL(1))
+		BACKEDGE(ip[2]);
+	else
+		ip += 3;
+	NEXT();
+L_BRB_IF_NOT:
+	if (!(uint32_t)SL(1))
+		BACKEDGE(ip[2]);
+	else
+		ip += 3;
+	NEXT();
 	LOADS(HL)
 	STORES(HS)
 
@@ -769,7 +836,7 @@ L_LOOP:
 	NEXT();
 L_RETURN : {
 	uint32_t src = ip[1];
-	uint32_t n = cur->type->nresults;
+	uint32_t n = ip[2];
 	for (uint32_t k = 0; k < n; k++)
 		fp[k] = fp[src + k];
 	if (sinst->depth == 0)
@@ -870,12 +937,12 @@ L_CONST64:
 
 	/* ---- memory ---- */
 L_MEMORY_SIZE:
-	SL(1) = mem0->pages;
+	SL(1) = inst->mem0->pages;
 	ip += 2;
 	NEXT();
 L_MEMORY_GROW : {
 	uint32_t old;
-	if (twm_mem_grow(mem0, (uint32_t)SL(1), &old) == TW_ERR_OK)
+	if (twm_mem_grow(inst->mem0, (uint32_t)SL(1), &old) == TW_ERR_OK)
 		SL(2) = old;
 	else
 		SL(2) = (uint32_t)-1;
