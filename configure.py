@@ -551,7 +551,8 @@ def write_ninja(args, cc, have):
     n.build("fuzz", "phony", fuzzers)
     n.build("guests", "phony", guests)
     n.build("run", "run", implicit=[main_bin] + guests,
-            cmd="%s serve --listen 127.0.0.1:8080" % main_bin, desc="RUN")
+            cmd="%s serve --listen 127.0.0.1:8080 --preload build/guests/add.wasm:add" % main_bin,
+            desc="RUN")
     n.build("all", "phony", [main_bin] + main_tests + guests + fuzzers)
     n.w("default %s" % main_bin)
     manifest_path = os.path.join(ROOT, "build", "test-manifest.json")

@@ -362,6 +362,76 @@
 
 /* ---- relations -------------------------------------------------------------------------- */
 
+/* ---- function API ------------------------------------------------------------------------ */
+
+/* Token bucket per (token, tenant): a short burst for interactive use, a steady rate that one
+ * client cannot turn into a denial of service for the others. */
+#ifndef TW_API_RATE_BURST
+#define TW_API_RATE_BURST 20
+#endif
+#ifndef TW_API_RATE_PER_SECOND
+#define TW_API_RATE_PER_SECOND 10
+#endif
+
+/* Live guest instances: each reserves address space for its memory and a frame stack, so the
+ * whole server and each tenant get a ceiling (503 capacity_exhausted above). */
+#ifndef TW_API_INSTANCES_MAX
+#define TW_API_INSTANCES_MAX 4096
+#endif
+#ifndef TW_API_TENANT_INSTANCES_MAX
+#define TW_API_TENANT_INSTANCES_MAX 1024
+#endif
+
+/* Deployed functions held in the registry; its open-addressing table has twice as many slots
+ * so probes stay short even with tombstones. */
+#ifndef TW_API_FUNCTIONS_MAX
+#define TW_API_FUNCTIONS_MAX 16384
+#endif
+
+/* Tenants whose instance and job counters are tracked one by one; further tenants share an
+ * overflow slot (their limits still hold, counted together). */
+#ifndef TW_API_TENANTS_TRACKED
+#define TW_API_TENANTS_TRACKED 1024
+#endif
+
+/* Calls (sync and async) running at once on one worker: each holds an instance and a state
+ * block; beyond it new calls get 503. */
+#ifndef TW_API_CALLS_PER_CORE
+#define TW_API_CALLS_PER_CORE 1024
+#endif
+
+/* Instance pools per worker: functions with reusable instances kept, and instances kept per
+ * function (about the calls one core runs at once for one function). */
+#ifndef TW_API_POOL_FUNCTIONS
+#define TW_API_POOL_FUNCTIONS 64
+#endif
+#ifndef TW_API_POOL_PER_FUNCTION
+#define TW_API_POOL_PER_FUNCTION 8
+#endif
+
+/* Async jobs not yet finished, server-wide (kept in memory until they finish). */
+#ifndef TW_API_JOBS_ACTIVE_MAX
+#define TW_API_JOBS_ACTIVE_MAX 4096
+#endif
+
+/* Finished jobs are kept a day and at most this many, so the store cannot grow without end. */
+#ifndef TW_API_JOB_TTL_S
+#define TW_API_JOB_TTL_S 86400
+#endif
+#ifndef TW_API_JOBS_KEPT_MAX
+#define TW_API_JOBS_KEPT_MAX 100000
+#endif
+
+/* Requests queued for the store thread (deploys, deletes, job writes and reads). */
+#ifndef TW_API_STORE_QUEUE_MAX
+#define TW_API_STORE_QUEUE_MAX 8192
+#endif
+
+/* One page of GET /functions. */
+#ifndef TW_API_LIST_LIMIT_MAX
+#define TW_API_LIST_LIMIT_MAX 1000
+#endif
+
 _Static_assert((TW_INBOX_SLOTS & (TW_INBOX_SLOTS - 1)) == 0, "inbox slots: power of two");
 _Static_assert(TW_HTTP_BODY_BYTES_MAX >= TW_WASM_MODULE_BYTES_MAX,
 	       "a module must fit in a request body");
@@ -384,5 +454,9 @@ _Static_assert(TW_HTTP_STASH_BYTES >= 4 * TW_HTTP_RECV_BUF_BYTES,
 _Static_assert(TW_HTTP_RESPONSE_BYTES_MAX >= TW_HTTP_OUT_BYTES, "responses fit their buffer");
 _Static_assert(TW_WASM_LOCALS_MAX + TW_WASM_OPERANDS_MAX < TW_WASM_STACK_SLOTS,
 	       "one frame of the largest function must fit on the value stack");
+
+_Static_assert(TW_API_TENANT_INSTANCES_MAX <= TW_API_INSTANCES_MAX,
+	       "a tenant cannot have more instances than the server");
+_Static_assert(TW_API_RATE_BURST >= 1 && TW_API_RATE_BURST <= 65535, "burst fits the bucket");
 
 #endif

@@ -20,6 +20,7 @@
 #include "jit/jit_cli.h"
 #include "core/worker.h"
 #include "http/http.h"
+#include "http/http_api.h"
 #include "http/http_testroutes.h"
 #include "wasm/twm_cli.h"
 
@@ -40,6 +41,12 @@ static const struct subcommand commands[] = {
 	{"serve", "[options]", "serve functions over HTTP until SIGINT/SIGTERM", cmd_serve},
 	{"run", "FILE.wasm [ARGS...]", "run a module's _start with WASI, or --invoke an export",
 	 twm_cli_run},
+	{"serve", "[options]", "serve functions over HTTP until SIGINT/SIGTERM", cmd_serve},
+	{"run", "FILE.wasm [ARGS...]", "run a module's _start with WASI, or --invoke an export",
+	 twm_cli_run},
+	{"deploy", "FILE.wasm --name N", "deploy a module to a server", http_api_cli_deploy},
+	{"invoke", "ID [--export E] [ARGS..]", "invoke a deployed function", http_api_cli_invoke},
+	{"jobs", "ID", "show an async job", http_api_cli_jobs},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -104,21 +111,29 @@ static int cmd_serve(int argc, char **argv)
 		http_server_destroy(srv);
 		return 1;
 	}
+	struct http_api *api;
+	if (http_api_create(&cfg, srv, &api) != TW_ERR_OK) {
+		http_server_destroy(srv);
+		return 1;
+	}
 
 	/* Signals are blocked before any worker exists, so only sigwait below sees them. */
 	tw_signals_block();
 	struct tw_worker_group_opts wo = {.workers = cfg.workers, .pin = cfg.pin_workers,
-					  .nhooks = 1, .hooks = {http_server_hooks(srv)}};
+					  .nhooks = 2,
+					  .hooks = {http_server_hooks(srv), http_api_hooks(api)}};
 	struct tw_worker_group *g;
 	enum tw_err e = tw_worker_group_start(&wo, &g);
 	if (e != TW_ERR_OK) {
 		fprintf(stderr, "tensor-wasm serve: cannot start: %s\n", tw_err_msg(e));
+		http_api_destroy(api);
 		http_server_destroy(srv);
 		return 1;
 	}
 	int sig = tw_signals_wait();
 	TW_INFO(CORE, "%s received; draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	tw_worker_group_stop(g);
+	http_api_destroy(api);
 	http_server_destroy(srv);
 	TW_INFO(CORE, "stopped");
 	return 0;

@@ -60,6 +60,32 @@ static const struct opt opts[] = {
 	 1ull << 40, TW_CMD_SERVE | TW_CMD_RUN, "UNITS", "fuel a guest runs before it yields"},
 	{"offload", "TENSOR_WASM_OFFLOAD", OPT_STR, F(offload), 0, 0, TW_CMD_SERVE | TW_CMD_RUN,
 	 "MODE", "loop offload: auto, off, gpu or host"},
+	{"api-tokens", "TENSOR_WASM_API_TOKENS", OPT_STR, F(api_tokens), 0, 0, TW_CMD_SERVE,
+	 "SPEC", "bearer tokens: TOKEN:tenant=*|1,2,3 entries (none = unauthenticated dev mode)"},
+	{"token", NULL, OPT_STR, F(serve_tokens), 0, 0, TW_CMD_SERVE, "SPEC",
+	 "more bearer tokens, same syntax, added to --api-tokens"},
+	{"allow-unauthenticated", "TENSOR_WASM_ALLOW_UNAUTHENTICATED", OPT_BOOL,
+	 F(allow_unauthenticated), 0, 1, TW_CMD_SERVE, NULL,
+	 "serve without tokens on a non-loopback address (dangerous)"},
+	{"require-tenant", "TENSOR_WASM_REQUIRE_TENANT", OPT_BOOL, F(require_tenant), 0, 1,
+	 TW_CMD_SERVE, NULL, "make the X-TensorWasm-Tenant header mandatory"},
+	{"rate-burst", "TENSOR_WASM_RATE_BURST", OPT_U32, F(rate_burst), 1, 65535, TW_CMD_SERVE,
+	 "N", "requests a (token, tenant) may make at once"},
+	{"rate-per-second", "TENSOR_WASM_RATE_PER_SECOND", OPT_U32, F(rate_per_second), 1,
+	 10000000, TW_CMD_SERVE, "N", "sustained requests per second per (token, tenant)"},
+	{"max-instances", "TENSOR_WASM_MAX_INSTANCES", OPT_U32, F(max_instances), 1, 1u << 24,
+	 TW_CMD_SERVE, "N", "live guest instances in the whole server (503 above)"},
+	{"max-tenant-instances", "TENSOR_WASM_MAX_TENANT_INSTANCES", OPT_U32,
+	 F(max_tenant_instances), 1, 1u << 24, TW_CMD_SERVE, "N",
+	 "live guest instances per tenant (503 above)"},
+	{"max-module-bytes", "TENSOR_WASM_MAX_MODULE_BYTES", OPT_SIZE, F(max_module_bytes), 8,
+	 TW_WASM_MODULE_BYTES_MAX, TW_CMD_SERVE, "BYTES", "largest module (413 above)"},
+	{"job-ttl-s", "TENSOR_WASM_JOB_TTL_S", OPT_U32, F(job_ttl_s), 1, 365u * 86400,
+	 TW_CMD_SERVE, "S", "how long finished async jobs are kept"},
+	{"jobs-max", "TENSOR_WASM_JOBS_MAX", OPT_U64, F(jobs_max), 1, 1ull << 32, TW_CMD_SERVE,
+	 "N", "most finished async jobs kept"},
+	{"preload", "TENSOR_WASM_PRELOAD", OPT_STR, F(preload), 0, 0, TW_CMD_SERVE,
+	 "FILE[:NAME],...", "deploy these modules for tenant 0 at start (stable id from the name)"},
 	{"url", "TENSOR_WASM_URL", OPT_STR, F(url), 0, 0, TW_CMD_CLIENT, "URL",
 	 "server to talk to"},
 	{"token", "TENSOR_WASM_TOKEN", OPT_STR, F(token), 0, 0, TW_CMD_CLIENT, "TOKEN",
@@ -89,6 +115,13 @@ void tw_config_defaults(struct tw_config *c)
 	c->fuel_per_slice = TW_WASM_FUEL_PER_SLICE;
 	snprintf(c->offload, sizeof(c->offload), "auto");
 	snprintf(c->url, sizeof(c->url), "http://127.0.0.1:8080");
+	c->rate_burst = TW_API_RATE_BURST;
+	c->rate_per_second = TW_API_RATE_PER_SECOND;
+	c->max_instances = TW_API_INSTANCES_MAX;
+	c->max_tenant_instances = TW_API_TENANT_INSTANCES_MAX;
+	c->max_module_bytes = TW_WASM_MODULE_BYTES_MAX;
+	c->job_ttl_s = TW_API_JOB_TTL_S;
+	c->jobs_max = TW_API_JOBS_KEPT_MAX;
 }
 
 bool tw_parse_size(const char *s, uint64_t *out)

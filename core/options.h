@@ -51,6 +51,19 @@ struct tw_config {
 	char url[256];
 	char token[256];
 	uint64_t tenant;
+	/* function API (serve) */
+	char api_tokens[4096];      /* TOKEN:tenant=*|1,2,3 entries, from the environment */
+	char serve_tokens[4096];    /* the same syntax, from --token */
+	bool allow_unauthenticated; /* no tokens on a non-loopback address */
+	bool require_tenant;        /* X-TensorWasm-Tenant is mandatory */
+	uint32_t rate_burst;
+	uint32_t rate_per_second;
+	uint32_t max_instances;        /* engine-wide live instances */
+	uint32_t max_tenant_instances; /* live instances per tenant */
+	uint64_t max_module_bytes;
+	uint32_t job_ttl_s;
+	uint64_t jobs_max;             /* finished jobs kept */
+	char preload[1024];            /* FILE.wasm[:name][,FILE.wasm[:name]...] */
 };
 
 /* Fill `c` with built-in defaults (from core/limits.h). */

@@ -4,10 +4,8 @@
  * Every import is satisfied by a stub of the imported type (functions return zeros, globals,
  * memories and tables are fresh and small), then every exported function is called with zero
  * arguments under a small fuel budget. Anything the guest does must end in a result, a trap or
- * running out of fuel. Memory is capped small so a hostile module cannot make the fuzzer swap.
- *
- * Modules with a start section are skipped: twm_instantiate runs the start function to
- * completion with no fuel limit, so one infinite loop there would hang the run.
+ * running out of fuel. Memory is capped small so a hostile module cannot make the fuzzer swap;
+ * the start function gets the same small fuel budget as each export.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -32,38 +30,6 @@ static enum tw_err stub_func(struct twm_call_ctx *ctx, const uint64_t *args, uin
 	for (uint32_t i = 0; i < ft->nresults; i++)
 		results[i] = 0;
 	return TW_ERR_OK;
-}
-
-static bool read_leb32(const uint8_t *p, size_t n, size_t *pos, uint32_t *out)
-{
-	uint32_t v = 0;
-	for (int shift = 0; shift < 35; shift += 7) {
-		if (*pos >= n)
-			return false;
-		uint8_t b = p[(*pos)++];
-		v |= (uint32_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*out = v;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* True when the section list has a start section (id 8), or cannot be walked at all. */
-static bool has_start(const uint8_t *p, size_t n)
-{
-	size_t pos = 8;
-	while (pos < n) {
-		uint8_t id = p[pos++];
-		uint32_t len;
-		if (!read_leb32(p, n, &pos, &len) || len > n - pos)
-			return true;
-		if (id == 8)
-			return true;
-		pos += len;
-	}
-	return false;
 }
 
 static bool define_stubs(struct twm_linker *l, const struct twm_module *m,
@@ -115,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct twm_error err;
 	static struct twm_functype types[1024];
 
-	if (size < 8 || has_start(data, size))
+	if (size < 8)
 		return 0;
 	struct twm_limits lim = {.memory_pages_max = FUZZ_PAGES_MAX,
 				 .call_depth_max = FUZZ_CALL_DEPTH};
@@ -126,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!define_stubs(l, m, types, 1024))
 		goto out_free_linker;
 	struct twm_instance_config cfg = {.memory_pages_max = FUZZ_PAGES_MAX,
-					  .call_depth_max = FUZZ_CALL_DEPTH};
+					  .call_depth_max = FUZZ_CALL_DEPTH,
+					  .start_fuel = FUZZ_FUEL};
 	if (twm_instantiate(m, l, &cfg, &inst, &err) != TW_ERR_OK)
 		goto out_free_linker;
 	uint32_t nexp = twm_module_export_count(m);

@@ -227,7 +227,11 @@ static int convert(struct runner *rn, const char *wast, const char *json, char *
 		return 0;
 	unlink(json);
 	char line[128];
-	first_line(line, sizeof(line), out);
+	/* "DIR/if.wast:533:33: error: ..." reads better as "if.wast:533:33: error: ...". */
+	const char *msg = out;
+	if (strncmp(msg, wast, strlen(wast)) == 0 && strrchr(wast, '/'))
+		msg += strrchr(wast, '/') + 1 - wast;
+	first_line(line, sizeof(line), msg);
 	if (rc > 128)
 		snprintf(reason, cap, "wast2json cannot convert it (killed by signal %d%s%s)",
 			 rc - 128, line[0] ? ": " : "", line);
