@@ -13,15 +13,15 @@
 #include "config.h"
 #include "version.h"
 
-#include "core/options.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "gpu/gpu_driver.h"
-#include "jit/jit_cli.h"
+#include "core/options.h"
 #include "core/worker.h"
+#include "gpu/gpu_driver.h"
 #include "http/http.h"
 #include "http/http_api.h"
 #include "http/http_testroutes.h"
+#include "jit/jit_cli.h"
 #include "wasm/twm_cli.h"
 
 struct subcommand {
@@ -35,18 +35,15 @@ static int cmd_version(int argc, char **argv);
 static int cmd_serve(int argc, char **argv);
 
 static const struct subcommand commands[] = {
-	{"version", "", "print version and build information", cmd_version},
-	{"jit", "list|emit|selftest", "inspect blueprints, print their PTX, verify the GPU",
-	 jit_cli_main},
-	{"serve", "[options]", "serve functions over HTTP until SIGINT/SIGTERM", cmd_serve},
-	{"run", "FILE.wasm [ARGS...]", "run a module's _start with WASI, or --invoke an export",
-	 twm_cli_run},
 	{"serve", "[options]", "serve functions over HTTP until SIGINT/SIGTERM", cmd_serve},
 	{"run", "FILE.wasm [ARGS...]", "run a module's _start with WASI, or --invoke an export",
 	 twm_cli_run},
 	{"deploy", "FILE.wasm --name N", "deploy a module to a server", http_api_cli_deploy},
 	{"invoke", "ID [--export E] [ARGS..]", "invoke a deployed function", http_api_cli_invoke},
 	{"jobs", "ID", "show an async job", http_api_cli_jobs},
+	{"jit", "list|emit|selftest", "inspect blueprints, print their PTX, verify the GPU",
+	 jit_cli_main},
+	{"version", "", "print version and build information", cmd_version},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
