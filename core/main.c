@@ -20,6 +20,7 @@
 #include "gpu/gpu_driver.h"
 #include "http/http.h"
 #include "http/http_api.h"
+#include "http/http_metrics.h"
 #include "http/http_testroutes.h"
 #include "jit/jit_cli.h"
 #include "wasm/twm_cli.h"
@@ -114,15 +115,29 @@ static int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 
-	/* Signals are blocked before any worker exists, so only sigwait below sees them. */
+	/* Last: the metric families are labelled with the router's final table. */
+	uint32_t nworkers = cfg.workers ? cfg.workers : tw_worker_default_count();
+	const struct tw_worker_hooks *metrics_hooks;
+	if (http_metrics_attach(srv, nworkers, cfg.metrics_token, &metrics_hooks) != TW_ERR_OK) {
+		fprintf(stderr, "tensor-wasm serve: cannot set up metrics\n");
+		http_api_destroy(api);
+		http_server_destroy(srv);
+		return 1;
+	}
+
+	/* Signals are blocked before any worker exists, so only sigwait below sees them. Hooks
+	 * start in this order and stop in reverse: shards are bound before anything records. */
 	tw_signals_block();
-	struct tw_worker_group_opts wo = {.workers = cfg.workers, .pin = cfg.pin_workers,
-					  .nhooks = 2,
-					  .hooks = {http_server_hooks(srv), http_api_hooks(api)}};
+	struct tw_worker_group_opts wo = {
+		.workers = nworkers,
+		.pin = cfg.pin_workers,
+		.nhooks = 3,
+		.hooks = {metrics_hooks, http_server_hooks(srv), http_api_hooks(api)}};
 	struct tw_worker_group *g;
 	enum tw_err e = tw_worker_group_start(&wo, &g);
 	if (e != TW_ERR_OK) {
 		fprintf(stderr, "tensor-wasm serve: cannot start: %s\n", tw_err_msg(e));
+		http_metrics_detach();
 		http_api_destroy(api);
 		http_server_destroy(srv);
 		return 1;
@@ -130,6 +145,7 @@ static int cmd_serve(int argc, char **argv)
 	int sig = tw_signals_wait();
 	TW_INFO(CORE, "%s received; draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	tw_worker_group_stop(g);
+	http_metrics_detach();
 	http_api_destroy(api);
 	http_server_destroy(srv);
 	TW_INFO(CORE, "stopped");

@@ -60,6 +60,8 @@ static const struct opt opts[] = {
 	 1ull << 40, TW_CMD_SERVE | TW_CMD_RUN, "UNITS", "fuel a guest runs before it yields"},
 	{"offload", "TENSOR_WASM_OFFLOAD", OPT_STR, F(offload), 0, 0, TW_CMD_SERVE | TW_CMD_RUN,
 	 "MODE", "loop offload: auto, off, gpu or host"},
+	{"metrics-token", "TENSOR_WASM_API_METRICS_TOKEN", OPT_STR, F(metrics_token), 0, 0,
+	 TW_CMD_SERVE, "TOKEN", "bearer token required by GET /metrics (default: none)"},
 	{"api-tokens", "TENSOR_WASM_API_TOKENS", OPT_STR, F(api_tokens), 0, 0, TW_CMD_SERVE,
 	 "SPEC", "bearer tokens: TOKEN:tenant=*|1,2,3 entries (none = unauthenticated dev mode)"},
 	{"token", NULL, OPT_STR, F(serve_tokens), 0, 0, TW_CMD_SERVE, "SPEC",

@@ -53,6 +53,7 @@ struct tw_config {
 	uint64_t tenant;
 	/* function API (serve) */
 	char api_tokens[4096];      /* TOKEN:tenant=*|1,2,3 entries, from the environment */
+	char metrics_token[256];    /* bearer token for GET /metrics; "" = open */
 	char serve_tokens[4096];    /* the same syntax, from --token */
 	bool allow_unauthenticated; /* no tokens on a non-loopback address */
 	bool require_tenant;        /* X-TensorWasm-Tenant is mandatory */

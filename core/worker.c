@@ -646,23 +646,24 @@ static void wake_all(struct tw_worker_group *g)
 	}
 }
 
+uint32_t tw_worker_default_count(void)
+{
+	cpu_set_t set;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t n = sched_getaffinity(0, sizeof(set), &set) == 0 ? (uint32_t)CPU_COUNT(&set)
+								  : (uint32_t)online;
+	if (n == 0)
+		n = 1;
+	return n > TW_WORKERS_MAX ? TW_WORKERS_MAX : n;
+}
+
 enum tw_err tw_worker_group_start(const struct tw_worker_group_opts *o,
 				  struct tw_worker_group **out)
 {
 	*out = NULL;
 	if (o->nhooks > TW_WORKER_HOOKS_MAX || o->workers > TW_WORKERS_MAX)
 		return TW_ERR_INVALID_ARG;
-	uint32_t n = o->workers;
-	if (n == 0) {
-		cpu_set_t set;
-		long online = sysconf(_SC_NPROCESSORS_ONLN);
-		n = sched_getaffinity(0, sizeof(set), &set) == 0 ? (uint32_t)CPU_COUNT(&set)
-								 : (uint32_t)online;
-		if (n == 0)
-			n = 1;
-		if (n > TW_WORKERS_MAX)
-			n = TW_WORKERS_MAX;
-	}
+	uint32_t n = o->workers ? o->workers : tw_worker_default_count();
 	struct tw_worker_group *g = calloc(1, sizeof(*g));
 	if (!g)
 		return TW_ERR_NOMEM;

@@ -73,6 +73,10 @@ struct tw_worker_group_opts {
 	const struct tw_worker_hooks *hooks[TW_WORKER_HOOKS_MAX]; /* borrowed; outlive the group */
 };
 
+/* The worker count that `workers = 0` means: the CPUs this process may run on (so taskset is
+ * respected), at least 1, at most TW_WORKERS_MAX. */
+uint32_t tw_worker_default_count(void);
+
 /*
  * Start the group and return once every worker has created its ring and run every start hook.
  * If any worker fails (ring setup, thread creation, a start hook), every worker that started runs

@@ -71,6 +71,7 @@ struct http_observation {
 	uint16_t status;
 	uint64_t duration_ns; /* first byte of the request to the response queued for sending */
 	uint64_t body_bytes;  /* request body bytes */
+	bool dispatched;      /* a handler was called (the dispatch callback saw this request) */
 };
 
 typedef void (*http_observer_fn)(const struct http_observation *o, void *arg);
@@ -114,6 +115,17 @@ const char *http_server_route_template(const struct http_server *s, uint32_t ind
 /* Call fn(observation, arg) for every response (borrowed arg; must outlive the server). One
  * observer; a later call replaces it. Main thread, before the workers start. */
 void http_server_set_observer(struct http_server *s, http_observer_fn fn, void *arg);
+
+/* Call fn(worker, route, method, arg) on the worker thread just before a route's handler runs:
+ * with the observer, this brackets each routed request (in-flight gauges). One callback; a later
+ * call replaces it. Main thread, before the workers start. */
+typedef void (*http_dispatch_fn)(uint32_t worker, uint32_t route, enum http_method method,
+				 void *arg);
+void http_server_set_dispatch_observer(struct http_server *s, http_dispatch_fn fn, void *arg);
+
+/* The methods with a handler on route `index`, one bit per enum http_method (HEAD is answered by
+ * GET handlers without its own bit). 0 for an index out of range. */
+uint32_t http_server_route_methods(const struct http_server *s, uint32_t index);
 
 /* The hooks that run the server on a worker group; pass them in tw_worker_group_opts. Put them
  * before the hooks of subsystems that keep requests pending: stop hooks run in reverse order,

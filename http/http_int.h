@@ -68,6 +68,8 @@ struct http_server {
 	struct http_router router;
 	http_observer_fn observer;
 	void *observer_arg;
+	http_dispatch_fn on_dispatch;
+	void *on_dispatch_arg;
 	struct tw_worker_hooks hooks;
 	/* connection block layout, fixed at creation from the options */
 	size_t block_bytes;
@@ -118,6 +120,7 @@ struct http_request {
 	bool head_only;   /* HEAD routed to a GET handler: no body in the response */
 	bool responded;
 	bool dispatching; /* inside the handler call */
+	bool handled;     /* the handler was called (reported as observation.dispatched) */
 	struct http_str path, query, body;
 	uint32_t nheaders;
 	struct http_header *headers; /* in the connection block, opts.headers_max entries */

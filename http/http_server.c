@@ -135,6 +135,17 @@ void http_server_set_observer(struct http_server *s, http_observer_fn fn, void *
 	s->observer_arg = arg;
 }
 
+void http_server_set_dispatch_observer(struct http_server *s, http_dispatch_fn fn, void *arg)
+{
+	s->on_dispatch = fn;
+	s->on_dispatch_arg = arg;
+}
+
+uint32_t http_server_route_methods(const struct http_server *s, uint32_t index)
+{
+	return index < s->router.n ? s->router.routes[index].methods : 0;
+}
+
 const struct tw_worker_hooks *http_server_hooks(struct http_server *s)
 {
 	return &s->hooks;

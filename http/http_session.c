@@ -261,6 +261,7 @@ static void observe(struct http_conn *c, uint32_t route, enum http_method m, uin
 		.status = status,
 		.duration_ns = c->req.start_ns && now > c->req.start_ns ? now - c->req.start_ns : 0,
 		.body_bytes = c->body_len,
+		.dispatched = c->req.handled,
 	};
 	s->observer(&o, s->observer_arg);
 }
@@ -417,6 +418,10 @@ static void dispatch(struct http_conn *c)
 		return;
 	}
 	req->head_only = req->method == HTTP_METHOD_HEAD && !s->router.routes[req->route].fn[HTTP_METHOD_HEAD];
+	req->handled = true;
+	if (s->on_dispatch)
+		s->on_dispatch(c->hw->w ? tw_worker_index(c->hw->w) : 0, req->route, req->method,
+			       s->on_dispatch_arg);
 	enum http_handler_ret ret = fn(req, arg);
 	if (!req->responded) {
 		if (ret == HTTP_PENDING) {
