@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "http/http_api_int.h"
 #include "http/http_int.h"
+#include "metrics/met_tw.h"
 #include "wasm/twm_wasi.h"
 
 struct api_call {
@@ -150,6 +151,50 @@ static bool valid_name(const char *s, size_t n)
 	return true;
 }
 
+/* ---- metrics ------------------------------------------------------------------------------- */
+
+static uint32_t tenant_slot(const struct api_tenant *t)
+{
+	return met_tenant_slot(atomic_load_explicit(&t->key, memory_order_relaxed) - 1);
+}
+
+/* A denied request: the error response and tensor_wasm_auth_denials_total{reason}. */
+static bool deny(struct http_request *req, uint16_t status, enum tw_err kind, const char *msg)
+{
+	met_auth_denied(kind);
+	fail(req, status, kind, msg);
+	return false;
+}
+
+static enum met_trap met_trap_of(const struct twm_error *err)
+{
+	switch (err->trap) {
+	case TWM_TRAP_UNREACHABLE:
+		return MET_TRAP_UNREACHABLE;
+	case TWM_TRAP_MEMORY_OOB:
+	case TWM_TRAP_TABLE_OOB:
+		return MET_TRAP_MEMORY_OUT_OF_BOUNDS;
+	case TWM_TRAP_DIV_ZERO:
+		return MET_TRAP_DIVIDE_BY_ZERO;
+	case TWM_TRAP_INT_OVERFLOW:
+		return MET_TRAP_INTEGER_OVERFLOW;
+	case TWM_TRAP_INVALID_CONV:
+		return MET_TRAP_INVALID_CONVERSION;
+	case TWM_TRAP_INDIRECT_TYPE:
+		return MET_TRAP_INDIRECT_CALL_MISMATCH;
+	case TWM_TRAP_UNDEFINED_ELEMENT:
+		return MET_TRAP_UNDEFINED_ELEMENT;
+	case TWM_TRAP_UNINIT_ELEMENT:
+		return MET_TRAP_UNINITIALIZED_ELEMENT;
+	case TWM_TRAP_STACK_EXHAUSTED:
+		return MET_TRAP_STACK_EXHAUSTED;
+	case TWM_TRAP_HOST:
+		return MET_TRAP_HOST;
+	default:
+		return err->code == TW_ERR_WASM_EXHAUSTED ? MET_TRAP_STACK_EXHAUSTED : MET_TRAP_OTHER;
+	}
+}
+
 /* ---- access control ------------------------------------------------------------------------ */
 
 struct api_ctx {
@@ -165,12 +210,10 @@ static bool api_admit(struct http_api *api, struct http_request *req, struct api
 	ctx->credential = 0;
 	if (tw_auth_enabled(&api->auth)) {
 		if (!http_request_header(req, "Authorization", &v)) {
-			fail(req, 401, TW_ERR_UNAUTHORIZED, "missing bearer token");
-			return false;
+			return deny(req, 401, TW_ERR_UNAUTHORIZED, "missing bearer token");
 		}
 		if (!str_ieq_prefix(v, "Bearer ")) {
-			fail(req, 401, TW_ERR_INVALID_AUTH, "expected a bearer token");
-			return false;
+			return deny(req, 401, TW_ERR_INVALID_AUTH, "expected a bearer token");
 		}
 		const char *t = v.ptr + 7;
 		size_t n = v.len - 7;
@@ -178,8 +221,7 @@ static bool api_admit(struct http_api *api, struct http_request *req, struct api
 			t++, n--;
 		tok = tw_auth_check(&api->auth, t, n);
 		if (!tok) {
-			fail(req, 401, TW_ERR_INVALID_AUTH, "invalid bearer token");
-			return false;
+			return deny(req, 401, TW_ERR_INVALID_AUTH, "invalid bearer token");
 		}
 		ctx->credential = (uint64_t)(tok - api->auth.tokens) + 1;
 	}
@@ -191,21 +233,17 @@ static bool api_admit(struct http_api *api, struct http_request *req, struct api
 			tv = h->value, ntenant++;
 	}
 	if (ntenant > 1) {
-		fail(req, 400, TW_ERR_DUPLICATE_TENANT_HEADER, "X-TensorWasm-Tenant given twice");
-		return false;
+		return deny(req, 400, TW_ERR_DUPLICATE_TENANT_HEADER, "X-TensorWasm-Tenant given twice");
 	}
 	ctx->tenant = 0;
 	if (ntenant == 0 && api->cfg->require_tenant) {
-		fail(req, 400, TW_ERR_MISSING_TENANT, "X-TensorWasm-Tenant header required");
-		return false;
+		return deny(req, 400, TW_ERR_MISSING_TENANT, "X-TensorWasm-Tenant header required");
 	}
 	if (ntenant == 1 && !parse_u64(tv.ptr, tv.len, &ctx->tenant)) {
-		fail(req, 400, TW_ERR_INVALID_TENANT, "tenant must be an unsigned 64-bit integer");
-		return false;
+		return deny(req, 400, TW_ERR_INVALID_TENANT, "tenant must be an unsigned 64-bit integer");
 	}
 	if (tok && !tw_auth_allows(tok, ctx->tenant)) {
-		fail(req, 403, TW_ERR_TENANT_SCOPE_DENIED, "token not valid for this tenant");
-		return false;
+		return deny(req, 403, TW_ERR_TENANT_SCOPE_DENIED, "token not valid for this tenant");
 	}
 	uint32_t retry_s = 1;
 	if (!tw_ratelimit_take(&api->rl, ctx->credential, ctx->tenant, tw_now_ns(), &retry_s)) {
@@ -215,6 +253,7 @@ static bool api_admit(struct http_api *api, struct http_request *req, struct api
 				  "{\"error\":{\"kind\":\"rate_limited\",\"message\":\"rate "
 				  "limit exceeded; retry in %u s\"}}",
 				  retry_s);
+		met_rate_limited(tenant_slot(api_tenant(api, ctx->tenant, true)));
 		struct http_header h = {{"Retry-After", 11}, {val, (size_t)vn}};
 		struct http_response r = {.status = 429, .content_type = "application/json",
 					  .headers = &h, .nheaders = 1, .body = body,
@@ -403,6 +442,7 @@ static enum http_handler_ret h_deploy(struct http_request *req, void *arg)
 	enum tw_err e = api_fn_build(api, bytes, nbytes, &f, &status, msg, sizeof(msg));
 	if (e != TW_ERR_OK) {
 		free(bytes);
+		met_module_rejected(e);
 		return fail(req, status, e == TW_ERR_NOMEM ? TW_ERR_CAPACITY_EXHAUSTED : e, msg);
 	}
 	if (tw_random_id(f->rec.id) != TW_ERR_OK) {
@@ -779,9 +819,11 @@ static void call_release(struct api_call *c)
 			twm_call_abort(c->inst);
 		atomic_fetch_sub(&api->instances_active, 1);
 		atomic_fetch_sub(&c->ten->instances_active, 1);
+		met_instances_active_add(tenant_slot(c->ten), -1);
 		if (!api_pool_put(aw->pool, c->fn, c->inst)) {
 			twm_instance_free(c->inst);
 			atomic_fetch_add(&c->ten->terminations, 1);
+			met_instance_terminated();
 		}
 	}
 	twm_wasi_free(c->wasi);
@@ -858,6 +900,7 @@ static void job_finish(struct api_call *c, const char *result, size_t rlen, enum
 	struct api_store_req *r = calloc(1, sizeof(*r));
 	atomic_fetch_sub(&api->jobs_active, 1);
 	atomic_fetch_sub(&c->ten->jobs_active, 1);
+	met_jobs_active_add(-1);
 	if (!r) {
 		TW_ERROR(API, "job %s: out of memory storing its outcome", c->job_id);
 		return;
@@ -897,6 +940,7 @@ static void call_fail_wasm(struct api_call *c, enum tw_err e, const struct twm_e
 	switch (e) {
 	case TW_ERR_WASM_TRAP:
 	case TW_ERR_WASM_EXHAUSTED:
+		met_guest_trap(met_trap_of(err));
 		snprintf(msg, sizeof(msg), "%s",
 			 err->msg[0] ? err->msg : twm_trap_str(err->trap));
 		call_fail(c, 422, TW_ERR_WASM_TRAP, msg);
@@ -954,12 +998,14 @@ static bool call_step(struct api_call *c)
 		return false;
 	}
 	if (tw_now_ns() >= c->deadline_ns) {
+		met_guest_trap(MET_TRAP_DEADLINE);
 		call_fail(c, 504, TW_ERR_INVOKE_TIMEOUT, "the call ran past its deadline");
 		return false;
 	}
 	enum tw_err e = twm_call_run(c->inst, api->cfg->fuel_per_slice, &err);
 	if (e == TW_ERR_WASM_FUEL) {
 		if (tw_now_ns() >= c->deadline_ns) {
+			met_guest_trap(MET_TRAP_DEADLINE);
 			call_fail(c, 504, TW_ERR_INVOKE_TIMEOUT, "the call ran past its deadline");
 			return false;
 		}
@@ -1053,9 +1099,15 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 	c->inst = s->octet ? NULL : api_pool_take(aw->pool, f);
 	if (!c->inst) {
 		e = twm_instantiate(f->module, api->linker, &icfg, &c->inst, &err);
-		if (e == TW_ERR_OK)
+		if (e == TW_ERR_OK) {
 			atomic_fetch_add(&c->ten->spawns, 1);
+			met_instance_spawned();
+		}
 	}
+	if (e == TW_ERR_OK)
+		met_instances_active_add(tenant_slot(c->ten), 1);
+	if (e == TW_ERR_WASM_FUEL)
+		met_guest_trap(MET_TRAP_FUEL_EXHAUSTED);
 	if (e != TW_ERR_OK) {
 		c->inst = NULL;
 		atomic_fetch_sub(&c->ten->instances_active, 1);
@@ -1179,6 +1231,7 @@ static enum http_handler_ret h_invoke_async(struct http_request *req, void *arg)
 	}
 	struct api_tenant *ten = api_tenant(api, ctx.tenant, true);
 	atomic_fetch_add(&ten->jobs_active, 1);
+	met_jobs_active_add(1);
 	api_fn_ref(f);
 	js->fn = f;
 	js->aw = api_worker_of(api, http_request_worker(req));
