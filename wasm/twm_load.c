@@ -226,6 +226,17 @@ static bool utf8_valid(const uint8_t *s, size_t n)
 static bool rd_name(struct twm_rd *r, struct tw_arena *a, char **out, uint32_t *len)
 {
 	uint32_t n;
+	if (r->p >= r->end && r->end < r->mend) {
+		/* A name that starts at its section's end: the reference decoder reads its length
+		 * from the bytes that follow the section and fails with "length out of bounds" when
+		 * it points past the module. Decide the same way; otherwise it is a plain end. */
+		struct twm_rd past = *r;
+		past.end = r->mend;
+		uint32_t follows;
+		if (twm_rd_u32(&past, &follows) && follows > (size_t)(past.end - past.p))
+			return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "length out of bounds");
+		return twm_rd_eof(r);
+	}
 	if (!twm_rd_u32(r, &n))
 		return false;
 	if (n > (size_t)(r->end - r->p))
