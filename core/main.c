@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/options.h"
+#include "core/span.h"
 #include "core/worker.h"
 #include "gpu/gpu_driver.h"
 #include "http/http.h"
@@ -115,11 +116,18 @@ static int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 
+	if (tw_spans_start_from_env() != TW_ERR_OK) {
+		http_api_destroy(api);
+		http_server_destroy(srv);
+		return 2;
+	}
+
 	/* Last: the metric families are labelled with the router's final table. */
 	uint32_t nworkers = cfg.workers ? cfg.workers : tw_worker_default_count();
 	const struct tw_worker_hooks *metrics_hooks;
 	if (http_metrics_attach(srv, nworkers, cfg.metrics_token, &metrics_hooks) != TW_ERR_OK) {
 		fprintf(stderr, "tensor-wasm serve: cannot set up metrics\n");
+		tw_spans_stop();
 		http_api_destroy(api);
 		http_server_destroy(srv);
 		return 1;
@@ -145,6 +153,7 @@ static int cmd_serve(int argc, char **argv)
 	int sig = tw_signals_wait();
 	TW_INFO(CORE, "%s received; draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	tw_worker_group_stop(g);
+	tw_spans_stop();
 	http_metrics_detach();
 	http_api_destroy(api);
 	http_server_destroy(srv);

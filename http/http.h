@@ -146,6 +146,16 @@ bool http_request_param(const struct http_request *r, const char *name, struct h
 const char *http_request_route(const struct http_request *r);
 uint32_t http_request_route_index(const struct http_request *r);
 struct tw_worker *http_request_worker(const struct http_request *r);
+/* The request's W3C trace context (from a valid `traceparent`, else a fresh root) and its
+ * `http.request` span, the parent for a handler's own spans:
+ *     tw_span_begin(&child, "http.invoke_function", TW_SPAN_INTERNAL, NULL,
+ *                   http_request_span(req));
+ * Valid until the response is given. */
+struct tw_trace_ctx;
+struct tw_span;
+const struct tw_trace_ctx *http_request_trace(struct http_request *r);
+const struct tw_span *http_request_span(struct http_request *r);
+
 /* True when the client went away while the request was pending; respond anyway (the response
  * is dropped) so the connection's slot is released. */
 bool http_request_aborted(const struct http_request *r);

@@ -45,6 +45,8 @@ struct api_call {
 	uint64_t deadline_ns;
 	bool octet;
 	char job_id[TW_STORE_ID_LEN + 1];
+	struct tw_span sp_call; /* http.invoke_function, or async_invoke.job */
+	struct tw_span sp_run;  /* invoke.run, its child */
 };
 
 struct api_worker {
@@ -813,6 +815,8 @@ static void call_release(struct api_call *c)
 {
 	struct api_worker *aw = c->aw;
 	struct http_api *api = aw->api;
+	tw_span_end(&c->sp_run);
+	tw_span_end(&c->sp_call);
 	tw_timer_cancel(aw->w, &c->timer);
 	if (c->inst) {
 		if (twm_call_suspended(c->inst))
@@ -1037,9 +1041,29 @@ static void call_timer(struct tw_worker *w, struct tw_timer *t)
  * answers it; without, it is the async job `job_id`. Returns HTTP_DONE when the call ended (or
  * failed to start: the error has been delivered), HTTP_PENDING when slices remain.
  */
+/* Begin the call's spans under `parent`: the outer one (`name`) and invoke.run. */
+static void call_trace_begin(struct api_call *c, const char *name, const struct tw_span *parent,
+			     const struct api_call_setup *s)
+{
+	char tenant[24];
+	snprintf(tenant, sizeof(tenant), "%" PRIu64, c->tenant);
+	tw_span_begin(&c->sp_call, name, TW_SPAN_INTERNAL, NULL, parent);
+	tw_span_str(&c->sp_call, "tenant", tenant);
+	tw_span_str(&c->sp_call, "function_id", c->fn->rec.id);
+	if (c->job_id[0])
+		tw_span_str(&c->sp_call, "job_id", c->job_id);
+	tw_span_begin(&c->sp_run, "invoke.run", TW_SPAN_INTERNAL, NULL, &c->sp_call);
+	tw_span_str(&c->sp_run, "tenant", tenant);
+	tw_span_str(&c->sp_run, "function_id", c->fn->rec.id);
+	tw_span_int(&c->sp_run, "wasm_bytes_len", (int64_t)c->fn->rec.module_bytes);
+	tw_span_strn(&c->sp_run, "export", s->octet ? "_start" : s->exp.name,
+		     s->octet ? 6 : s->exp.name_len);
+}
+
 static enum http_handler_ret call_start(struct api_worker *aw, struct http_request *req,
 					struct api_fn *f, uint64_t tenant, struct api_call_setup *s,
-					const char *job_id, struct http_str stdin_bytes)
+					const char *job_id, struct http_str stdin_bytes,
+					const struct tw_span *parent)
 {
 	struct http_api *api = aw->api;
 	struct api_call *c = call_alloc(aw);
@@ -1058,6 +1082,10 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 	c->req = req;
 	c->tenant = tenant;
 	c->ten = api_tenant(api, tenant, true);
+	c->job_id[0] = '\0';
+	if (job_id)
+		memcpy(c->job_id, job_id, sizeof(c->job_id));
+	call_trace_begin(c, req ? "http.invoke_function" : "async_invoke.job", parent, s);
 	c->octet = s->octet;
 	c->timer.fire = call_timer;
 	c->deadline_ns = tw_now_ns() + s->deadline_ms * TW_NS_PER_MS;
@@ -1152,7 +1180,7 @@ static enum http_handler_ret h_invoke(struct http_request *req, void *arg)
 		return fail(req, s.status, s.kind, s.msg);
 	struct api_worker *aw = api_worker_of(api, http_request_worker(req));
 	struct http_str in = s.octet ? http_request_body(req) : (struct http_str){0};
-	return call_start(aw, req, f, ctx.tenant, &s, NULL, in);
+	return call_start(aw, req, f, ctx.tenant, &s, NULL, in, http_request_span(req));
 }
 
 /* ---- async jobs ----------------------------------------------------------------------------- */
@@ -1164,6 +1192,7 @@ struct job_start {
 	char job_id[TW_STORE_ID_LEN + 1];
 	struct api_call_setup s;
 	struct tw_timer timer;
+	struct tw_span sp_async; /* http.invoke_function_async: the job's parent */
 };
 
 /* Runs the job once the handler has answered 202, from the loop. */
@@ -1178,7 +1207,8 @@ static void job_start_fire(struct tw_worker *w, struct tw_timer *t)
 			return;
 	}
 	js->s.deadline_ms = aw->api->cfg->deadline_ms;
-	call_start(aw, NULL, js->fn, js->tenant, &js->s, js->job_id, (struct http_str){0});
+	call_start(aw, NULL, js->fn, js->tenant, &js->s, js->job_id, (struct http_str){0},
+		   &js->sp_async);
 	api_fn_unref(js->fn);
 	free(js);
 }
@@ -1240,6 +1270,16 @@ static enum http_handler_ret h_invoke_async(struct http_request *req, void *arg)
 	char body[80];
 	int n = snprintf(body, sizeof(body), "{\"job_id\":\"%s\",\"status\":\"pending\"}",
 			 js->job_id);
+	/* The handler's span ends with the 202; the job (later, on this worker) is its child,
+	 * which keeps the caller's trace across the hand-off. */
+	char tenant[24];
+	snprintf(tenant, sizeof(tenant), "%" PRIu64, ctx.tenant);
+	tw_span_begin(&js->sp_async, "http.invoke_function_async", TW_SPAN_INTERNAL, NULL,
+		      http_request_span(req));
+	tw_span_str(&js->sp_async, "tenant", tenant);
+	tw_span_str(&js->sp_async, "function_id", f->rec.id);
+	tw_span_str(&js->sp_async, "job_id", js->job_id);
+	tw_span_end(&js->sp_async);
 	http_respond_json(req, 202, body, (size_t)n);
 	if (tw_timer_arm(js->aw->w, &js->timer, tw_now_ns()) != TW_ERR_OK)
 		job_start_fire(js->aw->w, &js->timer);

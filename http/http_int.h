@@ -12,6 +12,8 @@
 
 #include "core/limits.h"
 #include "core/pool.h"
+#include "core/span.h"
+#include "core/trace.h"
 #include "http/http.h"
 
 /* ---- router ---------------------------------------------------------------------------------- */
@@ -128,6 +130,9 @@ struct http_request {
 	uint32_t nparams;
 	struct http_param params[TW_HTTP_ROUTE_PARAMS_MAX];
 	uint64_t start_ns;
+	bool traced;               /* trace and span below are set for this request */
+	struct tw_trace_ctx trace; /* the caller's context, or a fresh root */
+	struct tw_span span;       /* http.request, ended when the response is queued */
 };
 
 struct http_conn {

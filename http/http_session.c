@@ -168,11 +168,81 @@ void http_worker_date(struct http_worker *hw)
 	}
 }
 
+/* ---- trace context ------------------------------------------------------------------------- */
+
+static bool header_is(const struct http_header *h, const char *name, size_t n)
+{
+	return h->name.len == n && strncasecmp(h->name.ptr, name, n) == 0;
+}
+
+/* Begin the request's trace once: from exactly one valid traceparent header, else a fresh root
+ * (W3C: several traceparent headers are invalid). The span starts at the request's first byte. */
+static void trace_begin(struct http_conn *c)
+{
+	struct http_request *req = &c->req;
+	if (req->traced)
+		return;
+	req->traced = true;
+	const struct http_header *tp = NULL, *ts = NULL;
+	uint32_t ntp = 0;
+	for (uint32_t i = 0; i < req->nheaders; i++) {
+		if (header_is(&req->headers[i], "traceparent", 11))
+			tp = &req->headers[i], ntp++;
+		else if (header_is(&req->headers[i], "tracestate", 10) && !ts)
+			ts = &req->headers[i];
+	}
+	if (ntp == 1 && tw_traceparent_parse(tp->value.ptr, tp->value.len, &req->trace)) {
+		req->trace.tracestate_len = 0;
+		if (ts)
+			tw_tracestate_set(&req->trace, ts->value.ptr, ts->value.len);
+	} else {
+		tw_trace_new_root(&req->trace, tw_trace_sample_root());
+	}
+	tw_span_begin(&req->span, "http.request", TW_SPAN_SERVER, &req->trace, NULL);
+	uint64_t now = tw_now_ns();
+	if (req->start_ns && now > req->start_ns)
+		req->span.start_unix_ns -= now - req->start_ns;
+}
+
+/* End the request's span with its required attributes. */
+static void trace_end(struct http_conn *c, uint32_t route, enum http_method m, uint16_t status)
+{
+	struct http_request *req = &c->req;
+	if (!req->traced)
+		return;
+	struct http_server *s = c->hw->srv;
+	char rid[17];
+	tw_hex_encode(req->span.span_id, 8, rid);
+	tw_span_str(&req->span, "method", http_method_str(m));
+	tw_span_str(&req->span, "route", route < s->router.n ? s->router.routes[route].tmpl
+							      : "unknown");
+	tw_span_int(&req->span, "status", status);
+	tw_span_str(&req->span, "version", req->version_minor == 0 ? "1.0" : "1.1");
+	tw_span_str(&req->span, "request_id", rid);
+	req->span.error = status >= 500;
+	tw_span_end(&req->span);
+	/* A later response on this connection (a parse error before the next request begins)
+	 * must start its own trace, not repeat this one. */
+	req->traced = false;
+}
+
+const struct tw_trace_ctx *http_request_trace(struct http_request *r)
+{
+	trace_begin(r->conn);
+	return &r->trace;
+}
+
+const struct tw_span *http_request_span(struct http_request *r)
+{
+	trace_begin(r->conn);
+	return &r->span;
+}
+
 /* Append one whole response. `keep` decides the Connection header. */
 static bool write_response(struct http_conn *c, const struct http_response *r, bool keep,
 			   bool head_only, const char *allow)
 {
-	size_t need = 160 + r->body_len;
+	size_t need = 160 + 48 + r->body_len;
 	if (r->content_type)
 		need += strlen(r->content_type) + 16;
 	if (allow)
@@ -189,6 +259,11 @@ static bool write_response(struct http_conn *c, const struct http_response *r, b
 	puts_(c, reason);
 	puts_(c, "\r\nDate: ");
 	puts_(c, c->hw->date);
+	trace_begin(c);
+	char trace_hex[33];
+	tw_hex_encode(c->req.trace.trace_id, 16, trace_hex);
+	puts_(c, "\r\nx-trace-id: ");
+	put(c, trace_hex, 32);
 	if (r->content_type) {
 		puts_(c, "\r\nContent-Type: ");
 		puts_(c, r->content_type);
@@ -251,6 +326,7 @@ static void observe(struct http_conn *c, uint32_t route, enum http_method m, uin
 {
 	struct http_server *s = c->hw->srv;
 	c->hw->requests++;
+	trace_end(c, route, m, status);
 	if (!s->observer)
 		return;
 	uint64_t now = tw_now_ns();
