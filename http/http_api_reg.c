@@ -201,10 +201,10 @@ enum tw_err api_fn_build(struct http_api *api, const uint8_t *bytes, size_t n,
 		    memcmp(d.module, TWM_WASI_MODULE, d.module_len) == 0)
 			wasi = true;
 	}
-	for (uint32_t i = 0; i < twm_module_export_count(m); i++) {
-		struct twm_export_desc d;
-		if (twm_module_export(m, i, &d) && d.kind == TWM_EXTERN_MEMORY &&
-		    d.type.memory.min > cap_pages)
+	/* Every memory, imported, exported or private: refused at deploy, not at first call. */
+	for (uint32_t i = 0; i < twm_module_memory_count(m); i++) {
+		struct twm_memtype mt;
+		if (twm_module_memory(m, i, &mt) && mt.min > cap_pages)
 			goto out_memory;
 	}
 	struct api_fn *f = calloc(1, sizeof(*f));

@@ -181,6 +181,12 @@ struct twm_export_desc {
 uint32_t twm_module_import_count(const struct twm_module *m);
 uint32_t twm_module_export_count(const struct twm_module *m);
 
+/* Memories in the module's memory index space (imported ones first, then those it defines), and
+ * the type of memory `i`. Lets a host refuse a module whose memory it will not give before any
+ * instance is made. */
+uint32_t twm_module_memory_count(const struct twm_module *m);
+bool twm_module_memory(const struct twm_module *m, uint32_t i, struct twm_memtype *out);
+
 /* Describe import / export `i`. Returns false when `i` is out of range. */
 bool twm_module_import(const struct twm_module *m, uint32_t i, struct twm_import_desc *out);
 bool twm_module_export(const struct twm_module *m, uint32_t i, struct twm_export_desc *out);

@@ -1132,6 +1132,19 @@ uint32_t twm_module_import_count(const struct twm_module *m)
 	return m->nimports;
 }
 
+uint32_t twm_module_memory_count(const struct twm_module *m)
+{
+	return m->nmems;
+}
+
+bool twm_module_memory(const struct twm_module *m, uint32_t i, struct twm_memtype *out)
+{
+	if (i >= m->nmems)
+		return false;
+	*out = m->mems[i];
+	return true;
+}
+
 uint32_t twm_module_export_count(const struct twm_module *m)
 {
 	return m->nexports;

@@ -182,6 +182,8 @@ class DevModeTest(unittest.TestCase):
         self.assertIn("unknown import env.f", doc["error"]["message"])
         st, doc, _ = self.s.deploy("bigmem", guest("api_bigmem.wasm"))
         self.assertEqual((st, kind(doc)), (413, "module_memory_too_large"))
+        st, doc, _ = self.s.deploy("bigmem-private", guest("api_bigmem_private.wasm"))
+        self.assertEqual((st, kind(doc)), (413, "module_memory_too_large"))
         st, _, _ = self.s.request("POST", "/functions?name=huge", b"\0" * (300 * 1024),
                                   {"Content-Type": "application/wasm"})
         self.assertEqual(st, 413)
