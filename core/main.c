@@ -13,6 +13,7 @@
 #include "config.h"
 #include "version.h"
 
+#include "core/build.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/options.h"
@@ -50,22 +51,11 @@ static const struct subcommand commands[] = {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const char *compiler_str(void)
-{
-#if defined(__clang__)
-	return "clang " __clang_version__;
-#elif defined(__GNUC__)
-	return "gcc " __VERSION__;
-#else
-	return "unknown";
-#endif
-}
-
 static int cmd_version(int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	printf("tensor-wasm %s (git %s)\n", TW_VERSION, TW_GIT_SHA);
-	printf("compiler: %s\n", compiler_str());
+	printf("compiler: %s\n", tw_build_compiler());
 	printf("build mode: %s\n", TW_BUILD_MODE);
 	printf("gpu: %s\n", gpu_status_line());
 	return 0;

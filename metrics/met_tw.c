@@ -17,6 +17,7 @@
 #include "config.h"
 #include "version.h"
 
+#include "core/build.h"
 #include "core/ct.h"
 #include "core/limits.h"
 #include "metrics/met_int.h"
@@ -98,17 +99,6 @@ static struct tw_metrics tw;
 static struct tw_metrics *g; /* &tw between init and fini */
 
 /* ---- set-up --------------------------------------------------------------------------- */
-
-static const char *compiler_str(void)
-{
-#if defined(__clang__)
-	return "clang " __clang_version__;
-#elif defined(__GNUC__)
-	return "gcc " __VERSION__;
-#else
-	return "unknown";
-#endif
-}
 
 static const char *target_str(void)
 {
@@ -273,7 +263,7 @@ static enum tw_err build_dims(struct met_registry *r, const struct met_tw_config
 		if (!reasons[i])
 			return TW_ERR_NOMEM;
 	char compiler[MET_VALUE_BYTES_MAX];
-	size_t cn = (size_t)snprintf(compiler, sizeof(compiler), "%s", compiler_str());
+	size_t cn = (size_t)snprintf(compiler, sizeof(compiler), "%s", tw_build_compiler());
 	while (cn > 0 && compiler[cn - 1] == ' ') /* __clang_version__ ends with a space */
 		compiler[--cn] = 0;
 	const char *biv[] = {TW_VERSION, TW_GIT_SHA, compiler,
