@@ -401,8 +401,11 @@ struct twm_loop_hook {
 	void *env;
 };
 
-/* Install (or clear, with NULL) the instance's loop hook. Declared for the JIT; the interpreter
- * does not call it yet. */
+/* Install (or clear, with NULL) the instance's loop hook. The interpreter calls it each time it
+ * enters a loop that takes no parameters and returns no results (once per entry, not per
+ * iteration), with the frame's locals and memory 0. TWM_HOOK_LOOP_DONE continues after the
+ * loop's `end`; the hook must then have left locals and memory as the loop would have. Runs on
+ * the instance's thread, inside twm_invoke / twm_call_run. */
 void twm_instance_set_loop_hook(struct twm_instance *inst, const struct twm_loop_hook *hook);
 
 /* ---- value helpers -------------------------------------------------------------------------- */

@@ -66,12 +66,16 @@ struct twm_compiler {
 	struct twm_module *m;
 };
 
-static uint8_t one_type[256];
+/* Result lists of single-type block types point here: one_type[t] == t. Constant, so loads on
+ * several threads share it safely. */
+static const uint8_t one_type[256] = {
+	[TWM_I32] = TWM_I32,		 [TWM_I64] = TWM_I64,	    [TWM_F32] = TWM_F32,
+	[TWM_F64] = TWM_F64,		 [TWM_V128] = TWM_V128,	    [TWM_FUNCREF] = TWM_FUNCREF,
+	[TWM_EXTERNREF] = TWM_EXTERNREF,
+};
 
 struct twm_compiler *twm_compiler_new(void)
 {
-	for (int i = 0; i < 256; i++)
-		one_type[i] = (uint8_t)i;
 	return calloc(1, sizeof(struct twm_compiler));
 }
 
@@ -195,13 +199,15 @@ static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 	uint32_t n = label_arity(f);
 	uint32_t src = slot(c, c->nvt - n);
 	if (f == &c->ctl[0])
-		return emit2(c, TWM_OP_RETURN, src);
+		return emit3(c, TWM_OP_RETURN, src, c->ctl[0].nr);
 	uint32_t dst = slot(c, f->height);
 	if (src != dst) {
 		for (uint32_t k = 0; k < n; k++)
 			if (!emit3(c, TWM_OP_MOVE, src + k, dst + k))
 				return false;
 	}
+	if (f->kind == CTL_LOOP)
+		return emit2(c, TWM_OP_BRB, f->loop_ip + 3);
 	return emit(c, TWM_OP_BR) && emit_target(c, f);
 }
 
@@ -636,30 +642,62 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	return true;
 }
 
-/* A conditional branch on `cond` (taken when it is non-zero if `when_true`, else when zero) to
- * `target` (a cell value: resolved index or patch link). A compare computed by the previous
- * instruction only for this branch is fused into it. */
-static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_true,
-			     uint32_t prev_op, uint32_t prev_dst, uint32_t target)
+/* The backedge form of a branch opcode: it jumps past the loop's LOOP header and charges the
+ * loop's fuel itself, so an iteration costs one dispatch less. */
+static uint32_t back_op(uint32_t op)
 {
+	if (op == TWM_OP_BR)
+		return TWM_OP_BRB;
+	if (op == TWM_OP_BR_IF)
+		return TWM_OP_BRB_IF;
+	if (op == TWM_OP_BR_IF_NOT)
+		return TWM_OP_BRB_IF_NOT;
+	if (op >= TWM_OP_BR_EQ && op <= TWM_OP_BR_GE_U)
+		return TWM_OP_BRB_EQ + (op - TWM_OP_BR_EQ);
+	return TWM_OP_BRBI_EQ + (op - TWM_OP_BRI_EQ);
+}
+
+/* A conditional branch on `cond` (taken when it is non-zero if `when_true`, else when zero) to
+ * `target` (a cell value: resolved index or patch link; with `back`, a loop's LOOP header). A
+ * compare computed by the previous instruction only for this branch is fused into it. */
+static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_true,
+			     uint32_t prev_op, uint32_t prev_dst, uint32_t target, bool back)
+{
+	static const uint8_t inverse[10] = {0x47, 0x46, 0x4e, 0x4f, 0x4c,
+					    0x4d, 0x4a, 0x4b, 0x48, 0x49};
+	uint32_t bop = when_true ? TWM_OP_BR_IF : TWM_OP_BR_IF_NOT, a = cond, b = 0;
+	bool two = false;
 	if (prev_op != NO_PATCH && c->ncode == prev_dst + 1 && c->code[prev_dst] == cond &&
 	    cond >= c->nl) {
 		uint32_t op = c->code[prev_op];
 		if (op >= 0x46 && op <= 0x4f) {
-			static const uint8_t inverse[10] = {0x47, 0x46, 0x4e, 0x4f, 0x4c,
-							    0x4d, 0x4a, 0x4b, 0x48, 0x49};
-			uint32_t a = c->code[prev_op + 1], b = c->code[prev_op + 2];
 			uint32_t fop = when_true ? op : inverse[op - 0x46];
+			a = c->code[prev_op + 1];
+			b = c->code[prev_op + 2];
+			bop = TWM_OP_BR_EQ + (fop - 0x46);
+			two = true;
 			c->ncode = prev_op;
-			return emit4(c, TWM_OP_BR_EQ + (fop - 0x46), a, b, target);
-		}
-		if (op == 0x45) {
-			uint32_t a = c->code[prev_op + 1];
+		} else if (op >= TWM_OP_IMM_BASE + 0x46 && op <= TWM_OP_IMM_BASE + 0x4f) {
+			uint32_t cmp = op - TWM_OP_IMM_BASE;
+			uint32_t fop = when_true ? cmp : inverse[cmp - 0x46];
+			a = c->code[prev_op + 1];
+			b = c->code[prev_op + 2];
+			bop = TWM_OP_BRI_EQ + (fop - 0x46);
+			two = true;
 			c->ncode = prev_op;
-			return emit3(c, when_true ? TWM_OP_BR_IF_NOT : TWM_OP_BR_IF, a, target);
+		} else if (op == 0x45) {
+			a = c->code[prev_op + 1];
+			bop = when_true ? TWM_OP_BR_IF_NOT : TWM_OP_BR_IF;
+			c->ncode = prev_op;
 		}
 	}
-	return emit3(c, when_true ? TWM_OP_BR_IF : TWM_OP_BR_IF_NOT, cond, target);
+	if (back) {
+		bop = back_op(bop);
+		target += 3;
+	}
+	if (two)
+		return emit4(c, bop, a, b, target);
+	return emit3(c, bop, a, target);
 }
 
 static bool op_fc(struct twm_compiler *c)
@@ -876,6 +914,12 @@ static bool op_select(struct twm_compiler *c, bool typed)
 		if (!twm_rd_valtype(c->r, &want))
 			return false;
 	}
+	/* operands are read where they live; constants are written to their slots first */
+	uint32_t sa = 0, sb = 0, sc = 0;
+	bool emit_it = live(c) && c->nvt >= top(c)->height + 3;
+	if (emit_it && (!real_src(c, c->nvt - 3, &sa) || !real_src(c, c->nvt - 2, &sb) ||
+			!real_src(c, c->nvt - 1, &sc)))
+		return false;
 	if (!pop(c, TWM_I32, NULL) || !pop(c, want, &t1) || !pop(c, want, &t2))
 		return false;
 	if (!typed) {
@@ -887,8 +931,12 @@ static bool op_select(struct twm_compiler *c, bool typed)
 	}
 	if (!push(c, want))
 		return false;
-	uint32_t a = slot(c, c->nvt - 1);
-	return !live(c) || (emit(c, TWM_OP_SELECT) && emit4(c, a + 2, a, a + 1, a));
+	if (!emit_it)
+		return true;
+	if (!emit(c, TWM_OP_SELECT) || !emit4(c, sc, sa, sb, slot(c, c->nvt - 1)))
+		return false;
+	c->last_dst = c->ncode - 1;
+	return true;
 }
 
 static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *declared,
@@ -911,7 +959,8 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		c->last_dst = c->last_op = NO_PATCH;
 		/* instructions that read their operands where they are; every other one needs
 		 * the whole stack in its slots (calls, blocks, branches, merges) */
-		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x1a ||
+		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x1a || op == 0x1b ||
+			     op == 0x1c ||
 			     (op >= 0x20 && op <= 0x22) || op == 0x24 || (op >= 0x28 && op <= 0x3e) ||
 			     (op >= 0x41 && op <= 0xc4);
 		if (!keeps && live(c) && !materialize_range(c, 0, c->nvt))
@@ -953,12 +1002,20 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 					  UINT32_MAX / 8))
 					return false;
 				c->loops[c->nloops] = (uint32_t)(op_at - body_start);
+				/* the JIT's hook site, run once per entry (backedges go to the LOOP
+				 * header after it); its exit target is the loop's end */
+				if (was_live && np == 0 && nr == 0) {
+					if (!emit3(c, TWM_OP_LOOP_HOOK, c->nloops, NO_PATCH))
+						return false;
+					f->else_patch = c->ncode - 1;
+				}
 				f->loop_ip = c->ncode;
 				if (was_live && !emit3(c, TWM_OP_LOOP, 1, c->nloops))
 					return false;
 				c->nloops++;
 			} else if (op == 0x04 && was_live) {
-				if (!emit_cond_branch(c, cond, false, prev_op, prev_dst, NO_PATCH))
+				if (!emit_cond_branch(c, cond, false, prev_op, prev_dst, NO_PATCH,
+						      false))
 					return false;
 				f->else_patch = c->ncode - 1;
 			}
@@ -992,7 +1049,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 					return fail(c, "type mismatch");
 			}
 			if (f->kind == CTL_FUNC) {
-				if (live(c) && !emit2(c, TWM_OP_RETURN, slot(c, 0)))
+				if (live(c) && !emit3(c, TWM_OP_RETURN, slot(c, 0), f->nr))
 					return false;
 				patch_list(c, f->patch, c->ncode);
 				c->nctl--;
@@ -1056,7 +1113,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				if (live(c)) {
 					if (needs_copy(c, L)) {
 						if (!emit_cond_branch(c, cond, false, prev_op, prev_dst,
-								      NO_PATCH))
+								      NO_PATCH, false))
 							return false;
 						uint32_t skip = c->ncode - 1;
 						if (!emit_jump(c, L))
@@ -1064,7 +1121,8 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 						c->code[skip] = c->ncode;
 					} else {
 						uint32_t t = L->kind == CTL_LOOP ? L->loop_ip : L->patch;
-						if (!emit_cond_branch(c, cond, true, prev_op, prev_dst, t))
+						if (!emit_cond_branch(c, cond, true, prev_op, prev_dst, t,
+								      L->kind == CTL_LOOP))
 							return false;
 						if (L->kind != CTL_LOOP)
 							L->patch = c->ncode - 1;
@@ -1229,15 +1287,26 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			static const uint8_t nat[] = {2, 3, 2, 3, 0, 1, 0, 1, 2};
 			static const uint8_t ty[] = {TWM_I32, TWM_I64, TWM_F32, TWM_F64, TWM_I32,
 						     TWM_I32, TWM_I64, TWM_I64, TWM_I64};
-			uint32_t off, a = 0, v = 0;
+			uint32_t off, a = 0, v = 0, sop = op;
 			if (!read_memarg(c, nat[op - 0x36], &off))
 				return false;
-			if (live(c) && c->nvt >= top(c)->height + 2 &&
-			    (!real_src(c, c->nvt - 2, &a) || !real_src(c, c->nvt - 1, &v)))
-				return false;
+			if (live(c) && c->nvt >= top(c)->height + 2) {
+				uint32_t h = c->nvt - 1;
+				/* a constant value that fits 32 bits (sign-extended for i64) is
+				 * stored from an immediate */
+				if ((c->src[h] & SRC_CONST) && op != 0x38 && op != 0x39 &&
+				    (int64_t)c->cval[h] == (int64_t)(int32_t)(uint32_t)c->cval[h]) {
+					sop = TWM_OP_IMM_BASE + op;
+					v = (uint32_t)c->cval[h];
+				} else if (!real_src(c, h, &v)) {
+					return false;
+				}
+				if (!real_src(c, h - 1, &a))
+					return false;
+			}
 			if (!pop(c, ty[op - 0x36], NULL) || !pop(c, TWM_I32, NULL))
 				return false;
-			if (live(c) && !emit4(c, op, a, v, off))
+			if (live(c) && !emit4(c, sop, a, v, off))
 				return false;
 			break;
 		}

@@ -26,7 +26,7 @@
 	X(BR_IF)         /* cond target */                                                        \
 	X(BR_IF_NOT)     /* cond target */                                                        \
 	X(BR_TABLE)      /* idx n target*(n+1) */                                                 \
-	X(RETURN)        /* src (first result slot) */                                            \
+	X(RETURN)        /* src nresults (src = first result slot) */                             \
 	X(CALL)          /* funcidx argbase */                                                    \
 	X(CALL_INDIRECT) /* typeidx tableidx idxslot argbase */                                   \
 	X(MOVE)          /* src dst */                                                            \
@@ -51,7 +51,8 @@
 	X(DATA_DROP)     /* dataidx */                                                            \
 	X(MEMORY_COPY)   /* d s n */                                                              \
 	X(MEMORY_FILL)   /* d v n */                                                              \
-	X(LOOP)          /* fuel_cost loop_index  -- loop header: fuel charge, hook site */       \
+	X(LOOP)          /* fuel_cost loop_index  -- loop header: fuel charge per iteration */    \
+	X(LOOP_HOOK)     /* loop_index exit  -- before a [] -> [] loop: calls the loop hook */     \
 	X(TRUNC_SAT)     /* kind(0..7) src dst */                                                 \
 	/* i32 compare fused with a conditional branch, in binary-format order (eq .. ge_u) */    \
 	X(BR_EQ)         /* a b target */                                                         \
@@ -63,7 +64,22 @@
 	X(BR_LE_S)                                                                                \
 	X(BR_LE_U)                                                                                \
 	X(BR_GE_S)                                                                                \
-	X(BR_GE_U)
+	X(BR_GE_U)                                                                                \
+	/* the same with an immediate second operand: a imm target */                             \
+	X(BRI_EQ)                                                                                 \
+	X(BRI_NE)                                                                                 \
+	X(BRI_LT_S)                                                                               \
+	X(BRI_LT_U)                                                                               \
+	X(BRI_GT_S)                                                                               \
+	X(BRI_GT_U)                                                                               \
+	X(BRI_LE_S)                                                                               \
+	X(BRI_LE_U)                                                                               \
+	X(BRI_GE_S)                                                                               \
+	X(BRI_GE_U) \
+	/* backedges: like BR, BR_IF, BR_IF_NOT, BR_*, BRI_* but the target is a LOOP header + 3 and \
+	 * the branch charges the loop's fuel (cost read from the header) */                       \
+	X(BRB) X(BRB_IF) X(BRB_IF_NOT) X(BRB_EQ) X(BRB_NE) X(BRB_LT_S) X(BRB_LT_U) X(BRB_GT_S) X(BRB_GT_U) X(BRB_LE_S) X(BRB_LE_U) X(BRB_GE_S) X(BRB_GE_U) \
+	X(BRBI_EQ) X(BRBI_NE) X(BRBI_LT_S) X(BRBI_LT_U) X(BRBI_GT_S) X(BRBI_GT_U) X(BRBI_LE_S) X(BRBI_LE_U) X(BRBI_GE_S) X(BRBI_GE_U)
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

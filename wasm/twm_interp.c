@@ -386,6 +386,16 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(0x3d, uint16_t)                                                                         \
 	X(0x3e, uint32_t)
 
+/* Stores of an immediate (sign-extended 32-bit) value: TWM_OP_IMM_BASE + opcode. */
+#define STORES_IMM(X)                                                                             \
+	X(0x36, uint32_t)                                                                         \
+	X(0x37, uint64_t)                                                                         \
+	X(0x3a, uint8_t)                                                                          \
+	X(0x3b, uint16_t)                                                                         \
+	X(0x3c, uint8_t)                                                                          \
+	X(0x3d, uint16_t)                                                                         \
+	X(0x3e, uint32_t)
+
 /* Trapping arithmetic and truncations, with hand-written handlers below. */
 #define SPECIAL(X)                                                                                \
 	X(0x6d) X(0x6e) X(0x6f) X(0x70) X(0x7f) X(0x80) X(0x81) X(0x82) X(0xa8) X(0xa9) X(0xaa)   \
@@ -423,6 +433,7 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(MEMORY_COPY)                                                                            \
 	X(MEMORY_FILL)                                                                            \
 	X(LOOP)                                                                                   \
+	X(LOOP_HOOK)                                                                              \
 	X(TRUNC_SAT)                                                                              \
 	X(BR_EQ)                                                                                  \
 	X(BR_NE)                                                                                  \
@@ -433,9 +444,23 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(BR_LE_S)                                                                                \
 	X(BR_LE_U)                                                                                \
 	X(BR_GE_S)                                                                                \
-	X(BR_GE_U)
+	X(BR_GE_U)                                                                                \
+	X(BRI_EQ)                                                                                 \
+	X(BRI_NE)                                                                                 \
+	X(BRI_LT_S)                                                                               \
+	X(BRI_LT_U)                                                                               \
+	X(BRI_GT_S)                                                                               \
+	X(BRI_GT_U)                                                                               \
+	X(BRI_LE_S)                                                                               \
+	X(BRI_LE_U)                                                                               \
+	X(BRI_GE_S)                                                                               \
+	X(BRI_GE_U) \
+	X(BRB) X(BRB_IF) X(BRB_IF_NOT) X(BRB_EQ) X(BRB_NE) X(BRB_LT_S) X(BRB_LT_U) X(BRB_GT_S) X(BRB_GT_U) X(BRB_LE_S) X(BRB_LE_U) X(BRB_GE_S) X(BRB_GE_U) \
+	X(BRBI_EQ) X(BRBI_NE) X(BRBI_LT_S) X(BRBI_LT_U) X(BRBI_GT_S) X(BRBI_GT_U) X(BRBI_LE_S) X(BRBI_LE_U) X(BRBI_GE_S) X(BRBI_GE_U)
 
-enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
+/* no_builtin: zeroing a callee's few locals must stay an inline loop, not a memset call */
+__attribute__((no_builtin("memset"))) enum tw_err
+twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
 {
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Winitializer-overrides"
@@ -445,10 +470,11 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 #define TBL_SP(op) [op] = &&L_##op,
 #define TBL_OWN(n) [TWM_OP_##n] = &&L_##n,
 #define TBL_IMM(op, ...) [TWM_OP_IMM_BASE + op] = &&LI_##op,
+#define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = &&LSI_##op,
 	static const void *const table[TWM_OP_TABLE_SIZE_ALL] = {
 		[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = &&L_bad,
 		NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_LS) STORES(TBL_LS) SPECIAL(TBL_SP)
-			OWN_OPS(TBL_OWN) NUM2I(TBL_IMM)};
+			OWN_OPS(TBL_OWN) NUM2I(TBL_IMM) STORES_IMM(TBL_SIMM)};
 #pragma clang diagnostic pop
 
 	const int64_t fuel_start = fuel;
@@ -458,7 +484,6 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	const uint32_t *ip = sinst->ip;
 	uint64_t *fp = sinst->fp;
 	uint64_t *const stack_end = sinst->stack + sinst->stack_slots;
-	struct twm_memory *mem0 = NULL;
 	uint8_t *mem = NULL;
 	uint64_t msize = 0;
 	enum twm_trap trap = TWM_TRAP_NONE;
@@ -470,14 +495,13 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 
 #define RELOAD_MEM()                                                                              \
 	do {                                                                                      \
-		mem = mem0 ? mem0->data : NULL;                                                   \
-		msize = mem0 ? mem0->size : 0;                                                    \
+		mem = inst->mem0 ? inst->mem0->data : NULL;                                       \
+		msize = inst->mem0 ? inst->mem0->size : 0;                                        \
 	} while (0)
 #define LOAD_CTX()                                                                                \
 	do {                                                                                      \
 		inst = cur->inst;                                                                 \
 		code = cur->code->icode;                                                          \
-		mem0 = inst->mem0;                                         \
 		RELOAD_MEM();                                                                     \
 	} while (0)
 #define NEXT() goto *table[*ip]
@@ -548,6 +572,17 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 		NEXT();                                                                           \
 	}
 
+#define HSI(op, ctype)                                                                            \
+	LSI_##op : {                                                                              \
+		uint64_t ea = (uint64_t)(uint32_t)SL(1) + ip[3];                                  \
+		if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                              \
+			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
+		ctype v = (ctype)(int64_t)(int32_t)ip[2];                                         \
+		memcpy(mem + ea, &v, sizeof(v));                                                  \
+		ip += 4;                                                                          \
+		NEXT();                                                                           \
+	}
+	STORES_IMM(HSI)
 	NUM1(H1)
 	NUM2(H2)
 	NUM2I(H2I)
@@ -561,6 +596,90 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	HBR(BR_LE_U, a <= b)
 	HBR(BR_GE_S, S32(a) >= S32(b))
 	HBR(BR_GE_U, a >= b)
+#define HBRI(name, cmp)                                                                           \
+	L_##name : {                                                                              \
+		uint32_t a = (uint32_t)SL(1), b = ip[2];                                          \
+		if (cmp)                                                                          \
+			ip = code + ip[3];                                                        \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+	HBRI(BRI_EQ, a == b)
+	HBRI(BRI_NE, a != b)
+	HBRI(BRI_LT_S, S32(a) < S32(b))
+	HBRI(BRI_LT_U, a < b)
+	HBRI(BRI_GT_S, S32(a) > S32(b))
+	HBRI(BRI_GT_U, a > b)
+	HBRI(BRI_LE_S, S32(a) <= S32(b))
+	HBRI(BRI_LE_U, a <= b)
+	HBRI(BRI_GE_S, S32(a) >= S32(b))
+	HBRI(BRI_GE_U, a >= b)
+	/* Backedge to the LOOP header at target - 3: charge its fuel here, or stop there so that
+	 * resuming runs the header's own check. */
+#define BACKEDGE(t)                                                                               \
+	do {                                                                                      \
+		const uint32_t *tgt_ = code + (t);                                                \
+		if (__builtin_expect(fuel <= 0, 0)) {                                             \
+			ip = tgt_ - 3;                                                            \
+			goto suspend;                                                             \
+		}                                                                                 \
+		fuel -= tgt_[-2];                                                                 \
+		ip = tgt_;                                                                        \
+	} while (0)
+#define HBRB(name, cmp)                                                                           \
+	L_##name : {                                                                              \
+		uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);                                \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[3]);                                                          \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HBRBI(name, cmp)                                                                          \
+	L_##name : {                                                                              \
+		uint32_t a = (uint32_t)SL(1), b = ip[2];                                          \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[3]);                                                          \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+	HBRB(BRB_EQ, a == b)
+	HBRB(BRB_NE, a != b)
+	HBRB(BRB_LT_S, S32(a) < S32(b))
+	HBRB(BRB_LT_U, a < b)
+	HBRB(BRB_GT_S, S32(a) > S32(b))
+	HBRB(BRB_GT_U, a > b)
+	HBRB(BRB_LE_S, S32(a) <= S32(b))
+	HBRB(BRB_LE_U, a <= b)
+	HBRB(BRB_GE_S, S32(a) >= S32(b))
+	HBRB(BRB_GE_U, a >= b)
+	HBRBI(BRBI_EQ, a == b)
+	HBRBI(BRBI_NE, a != b)
+	HBRBI(BRBI_LT_S, S32(a) < S32(b))
+	HBRBI(BRBI_LT_U, a < b)
+	HBRBI(BRBI_GT_S, S32(a) > S32(b))
+	HBRBI(BRBI_GT_U, a > b)
+	HBRBI(BRBI_LE_S, S32(a) <= S32(b))
+	HBRBI(BRBI_LE_U, a <= b)
+	HBRBI(BRBI_GE_S, S32(a) >= S32(b))
+	HBRBI(BRBI_GE_U, a >= b)
+L_BRB:
+	BACKEDGE(ip[1]);
+	NEXT();
+L_BRB_IF:
+	if ((uint32_t)SL(1))
+		BACKEDGE(ip[2]);
+	else
+		ip += 3;
+	NEXT();
+L_BRB_IF_NOT:
+	if (!(uint32_t)SL(1))
+		BACKEDGE(ip[2]);
+	else
+		ip += 3;
+	NEXT();
 	LOADS(HL)
 	STORES(HS)
 
@@ -687,9 +806,29 @@ L_BR_TABLE : {
 	ip = code + ip[3 + i];
 	NEXT();
 }
+L_LOOP_HOOK:
+	/* Entry of a loop without params or results: the JIT may run the whole loop. */
+	if (__builtin_expect(inst->hook.fn != NULL, 0)) {
+		struct twm_loop_site site = {
+			.module = inst->module,
+			.func_index = cur->index,
+			.loop_offset = cur->code->loop_offsets[ip[1]],
+			.locals = fp,
+			.nlocals = cur->code->nlocals,
+			.mem = mem,
+			.mem_bytes = msize,
+		};
+		enum twm_hook_action act = inst->hook.fn(&site, inst->hook.env);
+		RELOAD_MEM();
+		if (act == TWM_HOOK_LOOP_DONE) {
+			ip = code + ip[2];
+			NEXT();
+		}
+	}
+	ip += 3;
+	NEXT();
 L_LOOP:
-	/* Loop header: the JIT's loop hook will be called from here (inst->hook, loop index
-	 * ip[2]) once blueprints exist; for now it only charges fuel. */
+	/* Loop header, the target of every backedge: fuel is charged once per iteration. */
 	if (__builtin_expect(fuel <= 0, 0))
 		goto suspend;
 	fuel -= ip[1];
@@ -697,7 +836,7 @@ L_LOOP:
 	NEXT();
 L_RETURN : {
 	uint32_t src = ip[1];
-	uint32_t n = cur->type->nresults;
+	uint32_t n = ip[2];
 	for (uint32_t k = 0; k < n; k++)
 		fp[k] = fp[src + k];
 	if (sinst->depth == 0)
@@ -706,7 +845,12 @@ L_RETURN : {
 	ip = fr->ip;
 	fp = fr->fp;
 	cur = fr->func;
-	LOAD_CTX();
+	if (__builtin_expect(cur->inst != inst, 0)) {
+		LOAD_CTX();
+	} else {
+		code = cur->code->icode;
+		RELOAD_MEM(); /* the callee may have grown the memory */
+	}
 	NEXT();
 }
 L_CALL:
@@ -752,9 +896,9 @@ do_call:
 		fr->fp = fp;
 		fr->func = cur;
 		fp = nfp;
-		uint32_t np = callee->type->nparams;
-		if (cc->nlocals > np)
-			memset(fp + np, 0, (size_t)(cc->nlocals - np) * 8);
+		/* few locals is the common case: a loop beats a memset call */
+		for (uint32_t k = callee->type->nparams; k < cc->nlocals; k++)
+			fp[k] = 0;
 		cur = callee;
 		if (callee->inst != inst) {
 			LOAD_CTX();
@@ -793,12 +937,12 @@ L_CONST64:
 
 	/* ---- memory ---- */
 L_MEMORY_SIZE:
-	SL(1) = mem0->pages;
+	SL(1) = inst->mem0->pages;
 	ip += 2;
 	NEXT();
 L_MEMORY_GROW : {
 	uint32_t old;
-	if (twm_mem_grow(mem0, (uint32_t)SL(1), &old) == TW_ERR_OK)
+	if (twm_mem_grow(inst->mem0, (uint32_t)SL(1), &old) == TW_ERR_OK)
 		SL(2) = old;
 	else
 		SL(2) = (uint32_t)-1;

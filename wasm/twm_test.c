@@ -367,6 +367,41 @@ Test(twm, hostile_modules_get_errors)
 	free(bytes);
 }
 
+static int hook_calls;
+
+static enum twm_hook_action loop_hook(const struct twm_loop_site *site, void *env)
+{
+	const uint8_t *code;
+	size_t len;
+	hook_calls++;
+	cr_assert(twm_module_func_code(site->module, site->func_index, &code, &len));
+	cr_assert_lt(site->loop_offset, len);
+	cr_assert_eq(code[site->loop_offset], 0x03, "the offset names the loop opcode");
+	cr_assert_eq(site->nlocals, 2u);
+	cr_assert(site->mem && site->mem_bytes == 65536);
+	site->locals[1] = *(uint32_t *)env;
+	return TWM_HOOK_LOOP_DONE;
+}
+
+Test(twm, loop_hook_can_run_a_loop)
+{
+	struct fixture fx;
+	struct twm_value arg = twm_val_i32(100), res;
+	uint32_t answer = 12345;
+	struct twm_loop_hook hook = {loop_hook, &answer};
+	setup(&fx, NULL);
+	cr_assert_eq(twm_invoke(fx.inst, func(&fx, "hooked"), &arg, 1, &res, 1, NULL), TW_ERR_OK);
+	cr_assert_eq(res.bits, 100u);
+	twm_instance_set_loop_hook(fx.inst, &hook);
+	cr_assert_eq(twm_invoke(fx.inst, func(&fx, "hooked"), &arg, 1, &res, 1, NULL), TW_ERR_OK);
+	cr_assert_eq(res.bits, 12345u);
+	cr_assert_eq(hook_calls, 1, "once per loop entry, not per iteration");
+	twm_instance_set_loop_hook(fx.inst, NULL);
+	cr_assert_eq(twm_invoke(fx.inst, func(&fx, "hooked"), &arg, 1, &res, 1, NULL), TW_ERR_OK);
+	cr_assert_eq(res.bits, 100u);
+	teardown(&fx);
+}
+
 Test(twm, trap_strings)
 {
 	cr_assert_str_eq(twm_trap_str(TWM_TRAP_UNREACHABLE), "unreachable");

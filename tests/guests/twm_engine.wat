@@ -32,4 +32,9 @@
     (global.get $g))
   (func (export "multi") (param i32) (result i32 i64)
     (block (result i32 i64) (local.get 0) (i64.const 9)))
+  (func (export "hooked") (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $acc) (local.get $n))))
+    (local.get $acc))
 )
