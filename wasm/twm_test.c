@@ -402,6 +402,42 @@ Test(twm, loop_hook_can_run_a_loop)
 	teardown(&fx);
 }
 
+Test(twm, calls_and_fuel_stops_cross_instances)
+{
+	struct fixture fx;
+	size_t len;
+	struct twm_module *m;
+	struct twm_instance *imp;
+	struct twm_error err;
+	struct twm_extern ex;
+	struct twm_value arg = twm_val_i32(20000), res;
+	enum tw_err rc;
+	int slices = 0;
+	setup(&fx, NULL);
+	cr_assert_eq(twm_linker_register(fx.linker, "eng", fx.inst), TW_ERR_OK);
+	uint8_t *bytes = read_file("twm_importer.wasm", &len);
+	cr_assert_eq(twm_module_load(bytes, len, NULL, &m, &err), TW_ERR_OK, "%s", err.msg);
+	free(bytes);
+	cr_assert_eq(twm_instantiate(m, fx.linker, NULL, &imp, &err), TW_ERR_OK, "%s", err.msg);
+	cr_assert_eq(twm_instance_export(imp, "twice", &ex), TW_ERR_OK);
+	cr_assert_eq(twm_call_begin(imp, ex.u.func, &arg, 1, &err), TW_ERR_OK);
+	while ((rc = twm_call_run(imp, 1000, &err)) == TW_ERR_WASM_FUEL)
+		slices++;
+	cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
+	cr_assert_gt(slices, 10);
+	twm_call_results(imp, &res, 1);
+	cr_assert_eq(res.bits, 2ull * 199990000ull);
+	/* the imported memory is the exporter's */
+	struct twm_value a2[2] = {twm_val_i32(40), twm_val_i32(2)};
+	cr_assert_eq(twm_invoke(fx.inst, func(&fx, "call_add"), a2, 2, &res, 1, &err), TW_ERR_OK);
+	cr_assert_eq(twm_instance_export(imp, "peek", &ex), TW_ERR_OK);
+	cr_assert_eq(twm_invoke(imp, ex.u.func, NULL, 0, &res, 1, &err), TW_ERR_OK);
+	cr_assert_eq(res.bits, 42u);
+	twm_instance_free(imp);
+	twm_module_unref(m);
+	teardown(&fx);
+}
+
 Test(twm, trap_strings)
 {
 	cr_assert_str_eq(twm_trap_str(TWM_TRAP_UNREACHABLE), "unreachable");
