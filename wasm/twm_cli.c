@@ -43,7 +43,7 @@ static void usage(FILE *out)
 		"the export NAME with VALUES parsed by its parameter types and prints each result on\n"
 		"its own line. A trap prints 'tensor-wasm: trap: REASON' and exits 134.\n\n"
 		"options:\n"
-		"  --env KEY=VALUE                   add to the guest's environment (repeatable)\n");
+		"  --env KEY=VALUE              add to the guest's environment (repeatable)\n");
 	tw_config_print_help(out, TW_CMD_RUN);
 }
 

@@ -113,6 +113,18 @@ class RunCliTest(unittest.TestCase):
                                  want.stderr.decode(errors="replace"))
                 self.assertEqual(got.returncode, want.returncode)
 
+    def test_small_fuel_slices_change_nothing(self):
+        """Suspending every ~1000 units and resuming must not lose or corrupt state."""
+        for name in ("recursion", "bytes", "floats"):
+            with self.subTest(guest=name):
+                wasm = self.guest(name)
+                whole = run([wasm])
+                sliced = run(["--fuel-per-slice", "997", wasm])
+                skip_if_unsupported(self, sliced)
+                self.assertEqual(whole.returncode, 0, whole.stderr)
+                self.assertEqual((sliced.returncode, sliced.stdout, sliced.stderr),
+                                 (whole.returncode, whole.stdout, whole.stderr))
+
     def test_wasi_error_paths(self):
         r = run([self.guest("wasi_checks")])
         skip_if_unsupported(self, r)

@@ -232,7 +232,9 @@ static int convert(struct runner *rn, const char *wast, const char *json, char *
 	if (strncmp(msg, wast, strlen(wast)) == 0 && strrchr(wast, '/'))
 		msg += strrchr(wast, '/') + 1 - wast;
 	first_line(line, sizeof(line), msg);
-	if (rc > 128)
+	if (rc == 127 || rc < 0)
+		snprintf(reason, cap, "%s could not be run (install wabt)", rn->wast2json);
+	else if (rc > 128)
 		snprintf(reason, cap, "wast2json cannot convert it (killed by signal %d%s%s)",
 			 rc - 128, line[0] ? ": " : "", line);
 	else
