@@ -41,15 +41,17 @@ static void *receiver(void *arg)
 			if (want >= 0 && (long)got >= want)
 				break;
 		}
-		const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-		ssize_t w = send(c, ok, sizeof(ok) - 1, MSG_NOSIGNAL);
-		(void)w;
-		close(c);
+		/* Keep the body before answering: the exporter's flush returns once it has the
+		 * answer, and the test reads the bodies right after. */
 		char *body = strstr(req, "\r\n\r\n");
 		pthread_mutex_lock(&bodies_lock);
 		if (body && nbodies < 16 && strstr(req, "POST /base/v1/traces HTTP/1.1"))
 			bodies[nbodies++] = strdup(body + 4);
 		pthread_mutex_unlock(&bodies_lock);
+		const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+		ssize_t w = send(c, ok, sizeof(ok) - 1, MSG_NOSIGNAL);
+		(void)w;
+		close(c);
 		free(req);
 	}
 }
@@ -106,7 +108,10 @@ Test(span, tree_exported_as_otlp_json)
 	cr_assert(tw_spans_flush(5000));
 	tw_spans_stop();
 
-	cr_assert_eq(nbodies, 1);
+	pthread_mutex_lock(&bodies_lock);
+	int got_bodies = nbodies;
+	pthread_mutex_unlock(&bodies_lock);
+	cr_assert_eq(got_bodies, 1);
 	json_error_t jerr;
 	json_t *doc = json_loads(bodies[0], 0, &jerr);
 	cr_assert_not_null(doc, "%s: %s", jerr.text, bodies[0]);
