@@ -477,6 +477,10 @@ def emit_bench(n, args, cc, results):
             desc="PERF-GATE")
     n.build("perf-baseline", "run", implicit=[runner, "bench/perf_gate.py"],
             cmd=gate + " --record", desc="PERF-BASELINE")
+    # Interpreter vs native, node and wasm-interp on bench/guests/*.c, side by side.
+    n.build("bench-interp", "run", implicit=["build/tensor-wasm", "bench/interp_vs_native.py"],
+            cmd="%s bench/interp_vs_native.py --binary build/tensor-wasm" % py,
+            desc="BENCH-INTERP")
     n.w()
     var = dict(l.split(" = ", 1) for l in n.lines if l.startswith(("cflags_release = ",
                                                                    "ldflags_release = ")))
