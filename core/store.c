@@ -366,6 +366,20 @@ out_unlock:
 	return e;
 }
 
+/* Prepare `sql` (whose parameters are ?1 = id, ?2 = tenant) into *st and take its first step.
+ * Returns the step's code (SQLITE_ROW, SQLITE_DONE) or the prepare error; *st is finalised by
+ * the caller either way. */
+static int step_by_id_tenant(struct tw_store *s, const char *sql, const char *id, uint64_t tenant,
+			     sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(*st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(*st, 2, (sqlite3_int64)tenant);
+	return sqlite3_step(*st);
+}
+
 static void row_to_function(sqlite3_stmt *st, struct tw_function_rec *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -386,13 +400,9 @@ enum tw_err tw_store_get_function(struct tw_store *s, uint64_t tenant, const cha
 {
 	pthread_mutex_lock(&s->lock);
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, "SELECT " FUNCTION_COLUMNS
-				    " FROM functions WHERE id = ? AND tenant = ?", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)tenant);
-		rc = sqlite3_step(st);
-	}
+	int rc = step_by_id_tenant(s, "SELECT " FUNCTION_COLUMNS
+				   " FROM functions WHERE id = ? AND tenant = ?",
+				   id, tenant, &st);
 	enum tw_err e = rc == SQLITE_ROW ? TW_ERR_OK : rc == SQLITE_DONE ? TW_ERR_NOT_FOUND
 									 : sqlite_err(rc);
 	if (rc == SQLITE_ROW)
@@ -411,13 +421,8 @@ enum tw_err tw_store_delete_function(struct tw_store *s, uint64_t tenant, const 
 	enum tw_err e = exec_sql(s, "BEGIN IMMEDIATE");
 	if (e)
 		goto out_unlock;
-	int rc = sqlite3_prepare_v2(s->db, "SELECT module_hash FROM functions WHERE id = ? AND "
-				    "tenant = ?", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)tenant);
-		rc = sqlite3_step(st);
-	}
+	int rc = step_by_id_tenant(s, "SELECT module_hash FROM functions WHERE id = ? AND tenant = ?",
+				   id, tenant, &st);
 	if (rc != SQLITE_ROW) {
 		e = rc == SQLITE_DONE ? TW_ERR_NOT_FOUND : sqlite_err(rc);
 		goto out_rollback;
@@ -425,13 +430,8 @@ enum tw_err tw_store_delete_function(struct tw_store *s, uint64_t tenant, const 
 	snprintf(hash, sizeof(hash), "%s", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	st = NULL;
-	rc = sqlite3_prepare_v2(s->db, "DELETE FROM functions WHERE id = ? AND tenant = ?", -1, &st,
-				NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)tenant);
-		rc = sqlite3_step(st);
-	}
+	rc = step_by_id_tenant(s, "DELETE FROM functions WHERE id = ? AND tenant = ?", id, tenant,
+			       &st);
 	if (rc != SQLITE_DONE) {
 		e = sqlite_err(rc);
 		goto out_rollback;
@@ -533,15 +533,10 @@ enum tw_err tw_store_get_job(struct tw_store *s, uint64_t tenant, const char *id
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->lock);
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT id, tenant, function_id, status, result_json, "
-				    "error_json, finished_ms FROM jobs WHERE id = ? AND tenant = ?",
-				    -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)tenant);
-		rc = sqlite3_step(st);
-	}
+	int rc = step_by_id_tenant(s,
+				   "SELECT id, tenant, function_id, status, result_json, "
+				   "error_json, finished_ms FROM jobs WHERE id = ? AND tenant = ?",
+				   id, tenant, &st);
 	enum tw_err e = rc == SQLITE_ROW ? TW_ERR_OK : rc == SQLITE_DONE ? TW_ERR_NOT_FOUND
 									 : sqlite_err(rc);
 	if (rc == SQLITE_ROW) {
