@@ -401,63 +401,6 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(0x6d) X(0x6e) X(0x6f) X(0x70) X(0x7f) X(0x80) X(0x81) X(0x82) X(0xa8) X(0xa9) X(0xaa)   \
 		X(0xab) X(0xae) X(0xaf) X(0xb0) X(0xb1)
 
-#define OWN_OPS(X)                                                                                \
-	X(UNREACHABLE)                                                                            \
-	X(BR)                                                                                     \
-	X(BR_IF)                                                                                  \
-	X(BR_IF_NOT)                                                                              \
-	X(BR_TABLE)                                                                               \
-	X(RETURN)                                                                                 \
-	X(CALL)                                                                                   \
-	X(CALL_INDIRECT)                                                                          \
-	X(MOVE)                                                                                   \
-	X(SELECT)                                                                                 \
-	X(GLOBAL_GET)                                                                             \
-	X(GLOBAL_SET)                                                                             \
-	X(CONST32)                                                                                \
-	X(CONST64)                                                                                \
-	X(MEMORY_SIZE)                                                                            \
-	X(MEMORY_GROW)                                                                            \
-	X(REF_IS_NULL)                                                                            \
-	X(REF_FUNC)                                                                               \
-	X(TABLE_GET)                                                                              \
-	X(TABLE_SET)                                                                              \
-	X(TABLE_SIZE)                                                                             \
-	X(TABLE_GROW)                                                                             \
-	X(TABLE_FILL)                                                                             \
-	X(TABLE_COPY)                                                                             \
-	X(TABLE_INIT)                                                                             \
-	X(ELEM_DROP)                                                                              \
-	X(MEMORY_INIT)                                                                            \
-	X(DATA_DROP)                                                                              \
-	X(MEMORY_COPY)                                                                            \
-	X(MEMORY_FILL)                                                                            \
-	X(LOOP)                                                                                   \
-	X(LOOP_HOOK)                                                                              \
-	X(TRUNC_SAT)                                                                              \
-	X(BR_EQ)                                                                                  \
-	X(BR_NE)                                                                                  \
-	X(BR_LT_S)                                                                                \
-	X(BR_LT_U)                                                                                \
-	X(BR_GT_S)                                                                                \
-	X(BR_GT_U)                                                                                \
-	X(BR_LE_S)                                                                                \
-	X(BR_LE_U)                                                                                \
-	X(BR_GE_S)                                                                                \
-	X(BR_GE_U)                                                                                \
-	X(BRI_EQ)                                                                                 \
-	X(BRI_NE)                                                                                 \
-	X(BRI_LT_S)                                                                               \
-	X(BRI_LT_U)                                                                               \
-	X(BRI_GT_S)                                                                               \
-	X(BRI_GT_U)                                                                               \
-	X(BRI_LE_S)                                                                               \
-	X(BRI_LE_U)                                                                               \
-	X(BRI_GE_S)                                                                               \
-	X(BRI_GE_U) \
-	X(BRB) X(BRB_IF) X(BRB_IF_NOT) X(BRB_EQ) X(BRB_NE) X(BRB_LT_S) X(BRB_LT_U) X(BRB_GT_S) X(BRB_GT_U) X(BRB_LE_S) X(BRB_LE_U) X(BRB_GE_S) X(BRB_GE_U) \
-	X(BRBI_EQ) X(BRBI_NE) X(BRBI_LT_S) X(BRBI_LT_U) X(BRBI_GT_S) X(BRBI_GT_U) X(BRBI_LE_S) X(BRBI_LE_U) X(BRBI_GE_S) X(BRBI_GE_U)
-
 /* no_builtin: zeroing a callee's few locals must stay an inline loop, not a memset call */
 __attribute__((no_builtin("memset"))) enum tw_err
 twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
@@ -474,7 +417,7 @@ twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
 	static const void *const table[TWM_OP_TABLE_SIZE_ALL] = {
 		[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = &&L_bad,
 		NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_LS) STORES(TBL_LS) SPECIAL(TBL_SP)
-			OWN_OPS(TBL_OWN) NUM2I(TBL_IMM) STORES_IMM(TBL_SIMM)};
+			TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) STORES_IMM(TBL_SIMM)};
 #pragma clang diagnostic pop
 
 	const int64_t fuel_start = fuel;
