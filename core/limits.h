@@ -459,4 +459,17 @@ _Static_assert(TW_API_TENANT_INSTANCES_MAX <= TW_API_INSTANCES_MAX,
 	       "a tenant cannot have more instances than the server");
 _Static_assert(TW_API_RATE_BURST >= 1 && TW_API_RATE_BURST <= 65535, "burst fits the bucket");
 
+/* Per-instance host slots (wasm/twm.h): one for each binding that keeps per-instance state beside
+ * WASI's user pointer (wasi_cuda today). A handful leaves room for more bindings while a lookup
+ * stays a scan of a few words on every host call. */
+#ifndef TW_WASM_HOST_SLOTS_MAX
+#define TW_WASM_HOST_SLOTS_MAX 4
+#endif
+/* A guest kernel's entry name as kept for traces (span attributes are cut at 63 bytes anyway). */
+#ifndef TW_GPU_KERNEL_NAME_BYTES
+#define TW_GPU_KERNEL_NAME_BYTES 64
+#endif
+_Static_assert(TW_WASM_HOST_SLOTS_MAX >= 1 && TW_WASM_HOST_SLOTS_MAX <= 16,
+	       "host slots are scanned linearly on every host call");
+
 #endif

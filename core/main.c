@@ -19,6 +19,7 @@
 #include "core/options.h"
 #include "core/span.h"
 #include "core/worker.h"
+#include "gpu/gpu_bind.h"
 #include "gpu/gpu_driver.h"
 #include "http/http.h"
 #include "http/http_api.h"
@@ -35,12 +36,13 @@ struct subcommand {
 };
 
 static int cmd_version(int argc, char **argv);
+static int cmd_run(int argc, char **argv);
 static int cmd_serve(int argc, char **argv);
 
 static const struct subcommand commands[] = {
 	{"serve", "[options]", "serve functions over HTTP until SIGINT/SIGTERM", cmd_serve},
 	{"run", "FILE.wasm [ARGS...]", "run a module's _start with WASI, or --invoke an export",
-	 twm_cli_run},
+	 cmd_run},
 	{"deploy", "FILE.wasm --name N", "deploy a module to a server", http_api_cli_deploy},
 	{"invoke", "ID [--export E] [ARGS..]", "invoke a deployed function", http_api_cli_invoke},
 	{"jobs", "ID", "show an async job", http_api_cli_jobs},
@@ -59,6 +61,13 @@ static int cmd_version(int argc, char **argv)
 	printf("build mode: %s\n", TW_BUILD_MODE);
 	printf("gpu: %s\n", gpu_status_line());
 	return 0;
+}
+
+/* run: the engine's CLI, with the guest ABIs of the floors above it. */
+static int cmd_run(int argc, char **argv)
+{
+	static const struct twm_host_binding *const bindings[] = {&gpu_wasi_cuda_binding};
+	return twm_cli_run_with(argc, argv, bindings, 1);
 }
 
 /* serve: the HTTP server on a worker group; runs until SIGINT or SIGTERM, then drains. */
@@ -100,6 +109,13 @@ static int cmd_serve(int argc, char **argv)
 		http_server_destroy(srv);
 		return 1;
 	}
+	char gpu_json[512], details[600];
+	gpu_health_json(gpu_json, sizeof(gpu_json));
+	snprintf(details, sizeof(details), "{\"gpu\":%s}", gpu_json);
+	if (http_server_set_health_details(srv, details) != TW_ERR_OK) {
+		http_server_destroy(srv);
+		return 1;
+	}
 	struct http_api *api;
 	if (http_api_create(&cfg, srv, &api) != TW_ERR_OK) {
 		http_server_destroy(srv);
@@ -122,6 +138,7 @@ static int cmd_serve(int argc, char **argv)
 		http_server_destroy(srv);
 		return 1;
 	}
+	gpu_metrics_attach();
 
 	/* Signals are blocked before any worker exists, so only sigwait below sees them. Hooks
 	 * start in this order and stop in reverse: shards are bound before anything records. */

@@ -39,7 +39,11 @@ static _Thread_local bool my_ring_failed;
 static _Atomic bool export_on;
 static _Atomic uint64_t sample_threshold = UINT64_MAX; /* root sampled when rand <= this */
 
-static _Atomic uint64_t st_recorded, st_dropped, st_exported, st_batches_failed;
+static _Atomic uint64_t st_recorded, st_exported, st_batches_failed;
+/* Drops by reason (tw_span_stats): ring full, export given up, encoding out of memory. */
+static _Atomic uint64_t st_drop_ring, st_drop_export, st_drop_oom;
+/* The span host code running on this thread should parent its spans on (tw_span_current). */
+static _Thread_local const struct tw_span *cur_span;
 
 static struct {
 	pthread_t thread;
@@ -135,19 +139,36 @@ static struct span_ring *thread_ring(void)
 
 void tw_span_end(struct tw_span *sp)
 {
-	sp->end_unix_ns = tw_wall_ns();
+	tw_span_end_at(sp, tw_wall_ns());
+}
+
+void tw_span_end_at(struct tw_span *sp, uint64_t end_unix_ns)
+{
+	sp->end_unix_ns = end_unix_ns;
 	if (!sp->sampled || !atomic_load_explicit(&export_on, memory_order_relaxed))
 		return;
 	struct span_ring *r = thread_ring();
 	uint64_t head = r ? atomic_load_explicit(&r->head, memory_order_relaxed) : 0;
 	if (!r || head - atomic_load_explicit(&r->tail, memory_order_acquire) >=
 			  TW_SPAN_RING_SLOTS) {
-		atomic_fetch_add_explicit(&st_dropped, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&st_drop_ring, 1, memory_order_relaxed);
 		return;
 	}
 	r->slots[head & (TW_SPAN_RING_SLOTS - 1)] = *sp;
 	atomic_store_explicit(&r->head, head + 1, memory_order_release);
 	atomic_fetch_add_explicit(&st_recorded, 1, memory_order_relaxed);
+}
+
+const struct tw_span *tw_span_current(void)
+{
+	return cur_span;
+}
+
+const struct tw_span *tw_span_set_current(const struct tw_span *sp)
+{
+	const struct tw_span *prev = cur_span;
+	cur_span = sp;
+	return prev;
 }
 
 bool tw_trace_sample_root(void)
@@ -165,7 +186,11 @@ bool tw_trace_sample_root(void)
 void tw_spans_stats(struct tw_span_stats *out)
 {
 	out->recorded = atomic_load(&st_recorded);
-	out->dropped = atomic_load(&st_dropped);
+	out->dropped_ring_full = atomic_load(&st_drop_ring);
+	out->dropped_export_failed = atomic_load(&st_drop_export);
+	out->dropped_out_of_memory = atomic_load(&st_drop_oom);
+	out->dropped =
+		out->dropped_ring_full + out->dropped_export_failed + out->dropped_out_of_memory;
 	out->exported = atomic_load(&st_exported);
 	out->batches_failed = atomic_load(&st_batches_failed);
 }
@@ -354,7 +379,7 @@ static void send_batch(struct buf *b, const struct tw_span *spans, size_t n)
 	encode_batch(b, spans, n);
 	if (b->oom) {
 		b->oom = false;
-		atomic_fetch_add(&st_dropped, n);
+		atomic_fetch_add(&st_drop_oom, n);
 		atomic_fetch_add(&st_batches_failed, 1);
 		return;
 	}
@@ -371,7 +396,7 @@ static void send_batch(struct buf *b, const struct tw_span *spans, size_t n)
 	}
 	TW_WARN(CORE, "trace export to %s:%s%s failed; dropped %zu spans", ex.host, ex.port,
 		ex.path, n);
-	atomic_fetch_add(&st_dropped, n);
+	atomic_fetch_add(&st_drop_export, n);
 	atomic_fetch_add(&st_batches_failed, 1);
 }
 

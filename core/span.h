@@ -86,12 +86,28 @@ void tw_span_int(struct tw_span *sp, const char *key, int64_t value);
  * exporter runs, or if the ring is full). Never blocks. */
 void tw_span_end(struct tw_span *sp);
 
+/* The same with an end time measured earlier (tw_wall_ns clock), for a span recorded after the
+ * fact; the caller may also set sp->start_unix_ns after tw_span_begin. */
+void tw_span_end_at(struct tw_span *sp, uint64_t end_unix_ns);
+
+/*
+ * The calling thread's current span: the one code deeper in the call stack (host functions
+ * called by a guest) should parent its spans on, NULL when none. The code that runs a guest sets
+ * it around each slice with tw_span_set_current() (which returns the previous value, to restore)
+ * and clears it before the span ends; the span must outlive the setting. Thread-local, no lock.
+ */
+const struct tw_span *tw_span_current(void);
+const struct tw_span *tw_span_set_current(const struct tw_span *sp);
+
 /* Sampling decision for a new root trace (the configured ratio). */
 bool tw_trace_sample_root(void);
 
 struct tw_span_stats {
 	uint64_t recorded; /* handed to a ring */
-	uint64_t dropped;  /* ring full or exporter gave up */
+	uint64_t dropped;  /* the sum of the three reasons below */
+	uint64_t dropped_ring_full;     /* the recording thread's ring was full (or unavailable) */
+	uint64_t dropped_export_failed; /* the collector did not accept a batch after the retries */
+	uint64_t dropped_out_of_memory; /* a batch could not be encoded */
 	uint64_t exported; /* accepted by the collector */
 	uint64_t batches_failed;
 };

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "gpu/gpu_admit.h"
 #include "gpu/gpu_driver.h"
+#include "metrics/met_tw.h"
 
 const char *gpu_cuda_status_str(int32_t status)
 {
@@ -144,6 +145,7 @@ struct kernel_slot {
 	bool live;
 	struct gpu_module *module;
 	struct gpu_function *fn;
+	char name[TW_GPU_KERNEL_NAME_BYTES]; /* entry name, cut; for traces */
 };
 
 struct buffer_slot {
@@ -154,6 +156,7 @@ struct buffer_slot {
 
 struct gpu_guest {
 	uint64_t tenant;
+	uint32_t met_tenant; /* the tenant's metrics label slot */
 	struct gpu_stream *stream;   /* created on first launch */
 	uint32_t pending;            /* launches holding a permit, released at sync */
 	uint64_t pending_since_ns;
@@ -213,6 +216,7 @@ enum tw_err gpu_guest_create(struct gpu_guest **out, uint64_t tenant)
 	if (!g)
 		return TW_ERR_NOMEM;
 	g->tenant = tenant;
+	g->met_tenant = met_tenant_slot(tenant);
 	return TW_ERR_OK;
 }
 
@@ -256,14 +260,18 @@ int64_t gpu_wasi_cuda_load_ptx(struct gpu_guest *g, struct gpu_guest_mem m, uint
 	REQUIRE_GPU(g);
 	if (!in_bounds(m, ptx_ptr, ptx_len) || !in_bounds(m, entry_ptr, entry_len))
 		return fail(g, GPU_CUDA_INVALID_POINTER, "PTX or entry name outside memory");
-	if (ptx_len == 0 || ptx_len > TW_GPU_PTX_BYTES_MAX)
+	if (ptx_len == 0 || ptx_len > TW_GPU_PTX_BYTES_MAX) {
+		met_ptx_rejected(TW_ERR_INVALID_ARG);
 		return fail(g, GPU_CUDA_MALFORMED_PTX, "PTX size %u not in 1..%u", ptx_len,
 			    (unsigned)TW_GPU_PTX_BYTES_MAX);
+	}
 	if (entry_len == 0 || entry_len > 255)
 		return fail(g, GPU_CUDA_INVALID_ARGS, "entry name length %u not in 1..255",
 			    entry_len);
-	if (memchr(m.base + ptx_ptr, 0, ptx_len))
+	if (memchr(m.base + ptx_ptr, 0, ptx_len)) {
+		met_ptx_rejected(TW_ERR_INVALID_ARG);
 		return fail(g, GPU_CUDA_MALFORMED_PTX, "PTX text contains a NUL byte");
+	}
 	if (memchr(m.base + entry_ptr, 0, entry_len))
 		return fail(g, GPU_CUDA_INVALID_ARGS, "entry name contains a NUL byte");
 	size_t slot = TW_GPU_KERNELS_PER_INSTANCE;
@@ -289,6 +297,7 @@ int64_t gpu_wasi_cuda_load_ptx(struct gpu_guest *g, struct gpu_guest_mem m, uint
 	char log[2048];
 	enum tw_err err = gpu_module_load(text, &mod, log, sizeof(log));
 	if (err == TW_ERR_GPU_PTX) {
+		met_ptx_rejected(TW_ERR_GPU_PTX);
 		result = fail(g, GPU_CUDA_MALFORMED_PTX, "PTX rejected: %s", log);
 		goto out_free_text;
 	}
@@ -309,6 +318,7 @@ int64_t gpu_wasi_cuda_load_ptx(struct gpu_guest *g, struct gpu_guest_mem m, uint
 	k->live = true;
 	k->module = mod;
 	k->fn = fn;
+	snprintf(k->name, sizeof(k->name), "%s", entry);
 	result = make_handle((uint32_t)slot, k->gen);
 	goto out_free_text;
 
@@ -325,11 +335,36 @@ struct staged {
 	uint32_t offset, len;
 };
 
+const char *gpu_guest_kernel_name(struct gpu_guest *g, int64_t kernel)
+{
+	struct kernel_slot *k = kernel_of(g, kernel);
+	return k ? k->name : NULL;
+}
+
 int32_t gpu_wasi_cuda_launch(struct gpu_guest *g, struct gpu_guest_mem m, int64_t kernel,
 			     uint32_t gx, uint32_t gy, uint32_t gz, uint32_t bx, uint32_t by,
 			     uint32_t bz, uint32_t shared_mem, uint32_t args_ptr, uint32_t args_len)
 {
-	REQUIRE_GPU(g);
+	return gpu_wasi_cuda_launch_timed(g, m, kernel, gx, gy, gz, bx, by, bz, shared_mem,
+					  args_ptr, args_len, NULL);
+}
+
+int32_t gpu_wasi_cuda_launch_timed(struct gpu_guest *g, struct gpu_guest_mem m, int64_t kernel,
+				   uint32_t gx, uint32_t gy, uint32_t gz, uint32_t bx,
+				   uint32_t by, uint32_t bz, uint32_t shared_mem,
+				   uint32_t args_ptr, uint32_t args_len,
+				   struct gpu_dispatch_times *t)
+{
+	struct gpu_dispatch_times local;
+	if (!t)
+		t = &local;
+	t->attempted = false;
+	if (!gpu_available()) {
+		/* No device to dispatch to: refused at the dispatch stage, at once. */
+		t->attempted = true;
+		t->begin_unix_ns = t->end_unix_ns = tw_wall_ns();
+		return fail(g, GPU_CUDA_NOT_AVAILABLE, "no GPU available");
+	}
 	struct kernel_slot *k = kernel_of(g, kernel);
 	if (!k)
 		return fail(g, GPU_CUDA_INVALID_KERNEL, "unknown kernel handle %lld",
@@ -342,6 +377,8 @@ int32_t gpu_wasi_cuda_launch(struct gpu_guest *g, struct gpu_guest_mem m, int64_
 	if (n < 0)
 		return fail(g, n, "kernel arguments: %s", gpu_cuda_status_str(n));
 
+	t->attempted = true;
+	t->begin_unix_ns = tw_wall_ns();
 	union {
 		int32_t i32;
 		int64_t i64;
@@ -443,6 +480,9 @@ out_free_staged:
 		gpu_mem_free(staged[s].dptr);
 		gpu_quota_release(g->tenant, staged[s].len);
 	}
+	if (result == GPU_CUDA_OK)
+		met_kernel_dispatched(g->met_tenant);
+	t->end_unix_ns = tw_wall_ns();
 	return result;
 }
 
@@ -452,6 +492,8 @@ int32_t gpu_wasi_cuda_sync(struct gpu_guest *g)
 	if (!g->stream)
 		return GPU_CUDA_OK;
 	enum tw_err err = gpu_stream_sync(g->stream);
+	if (g->pending)
+		met_kernel_latency(tw_now_ns() - g->pending_since_ns);
 	release_pending(g, err != TW_ERR_OK);
 	if (err != TW_ERR_OK)
 		return fail(g, GPU_CUDA_LAUNCH_FAILED, "%s", gpu_last_error());

@@ -41,6 +41,7 @@
 #ifndef TW_GPU_ABI_H
 #define TW_GPU_ABI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,6 +122,26 @@ int64_t gpu_wasi_cuda_load_ptx(struct gpu_guest *g, struct gpu_guest_mem m, uint
 int32_t gpu_wasi_cuda_launch(struct gpu_guest *g, struct gpu_guest_mem m, int64_t kernel,
 			     uint32_t gx, uint32_t gy, uint32_t gz, uint32_t bx, uint32_t by,
 			     uint32_t bz, uint32_t shared_mem, uint32_t args_ptr, uint32_t args_len);
+/* Wall-clock times (tw_wall_ns) of a launch's dispatch: from asking for a permit to the kernel
+ * submitted (and, with 0x07 arguments, copied back). `attempted` is false when the call failed
+ * before (bad handle, dimensions or arguments). Without a GPU the dispatch is refused at once:
+ * attempted, begin == end. */
+struct gpu_dispatch_times {
+	bool attempted;
+	uint64_t begin_unix_ns, end_unix_ns;
+};
+
+/* gpu_wasi_cuda_launch that also reports its dispatch times into *t (may be NULL). */
+int32_t gpu_wasi_cuda_launch_timed(struct gpu_guest *g, struct gpu_guest_mem m, int64_t kernel,
+				   uint32_t gx, uint32_t gy, uint32_t gz, uint32_t bx,
+				   uint32_t by, uint32_t bz, uint32_t shared_mem,
+				   uint32_t args_ptr, uint32_t args_len,
+				   struct gpu_dispatch_times *t);
+
+/* The entry name a kernel handle was loaded with (borrowed from g, valid until the kernel's
+ * instance is destroyed), NULL for an unknown handle. */
+const char *gpu_guest_kernel_name(struct gpu_guest *g, int64_t kernel);
+
 /* Waits for the instance's launches. Until the engine binding turns it into a suspension
  * point (the guest waits, the worker does not; see gpu_completion.h) it blocks the caller. */
 int32_t gpu_wasi_cuda_sync(struct gpu_guest *g);

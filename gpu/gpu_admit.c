@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/limits.h"
+#include "metrics/met_tw.h"
 
 static _Atomic uint32_t permits_max = TW_GPU_PERMITS;
 static _Atomic uint32_t permits_in_use;
@@ -135,6 +136,8 @@ enum tw_err gpu_quota_charge(uint64_t tenant, uint64_t bytes)
 	atomic_fetch_add_explicit(&mem_total, bytes, memory_order_relaxed);
 out_unlock:
 	pthread_mutex_unlock(&quota_lock);
+	if (err == TW_ERR_OK)
+		met_gpu_tenant_memory_add(met_tenant_slot(tenant), (int64_t)bytes);
 	return err;
 }
 
@@ -142,12 +145,15 @@ void gpu_quota_release(uint64_t tenant, uint64_t bytes)
 {
 	pthread_mutex_lock(&quota_lock);
 	struct tenant_slot *s = find(tenant, false);
+	uint64_t give = 0;
 	if (s) {
-		uint64_t give = bytes < s->bytes ? bytes : s->bytes;
+		give = bytes < s->bytes ? bytes : s->bytes;
 		s->bytes -= give;
 		atomic_fetch_sub_explicit(&mem_total, give, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&quota_lock);
+	if (give)
+		met_gpu_tenant_memory_add(met_tenant_slot(tenant), -(int64_t)give);
 }
 
 uint64_t gpu_quota_used(uint64_t tenant)

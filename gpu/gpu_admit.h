@@ -14,15 +14,13 @@
  * table is bounded (TW_GPU_TENANTS_MAX) and taken under one mutex: allocations are rare next to
  * launches.
  *
- * Metrics (wired to the metrics library's families by the composition root):
- *   dispatches            -> gpu_dispatches_total (counter)
- *   launch_failures       -> gpu_launch_failures_total (counter)
- *   permits_in_use/max    -> gpu_backpressure_permits_in_use / _available (gauges)
- *   refused_full          -> gpu_backpressure_refused_total{reason="full"} (counter)
- *   refused_deadline      -> gpu_backpressure_refused_total{reason="deadline"} (counter)
- *   quota_refused         -> gpu_quota_refused_total (counter)
- *   per-tenant bytes      -> gpu_memory_bytes{tenant} (gauge, via gpu_quota_for_each)
- * All are process-wide atomics; reading them never blocks a launch.
+ * Metrics: charges and credits update tensor_wasm_gpu_memory_bytes_per_tenant as they happen;
+ * the permit gauges (tensor_wasm_backpressure_permits_used / _available) and
+ * tensor_wasm_gpu_memory_used_bytes are read from gpu_stats_get() at scrape time by the collector
+ * gpu_metrics_attach() registers (gpu_bind.h). The other counters here (dispatches, refusals,
+ * quota refusals) are process-wide atomics for tests and tools; the metric families count the
+ * same events where they happen (kernel dispatches, wasi_cuda call results, offload fallbacks).
+ * Reading them never blocks a launch.
  */
 #ifndef TW_GPU_ADMIT_H
 #define TW_GPU_ADMIT_H

@@ -112,6 +112,11 @@ enum tw_err http_route_add(struct http_server *s, enum http_method method, const
 uint32_t http_server_route_count(const struct http_server *s);
 const char *http_server_route_template(const struct http_server *s, uint32_t index);
 
+/* Add `details_json` (a JSON object, copied) to GET /healthz's answer, which becomes
+ * {"status":"ok","details":<details_json>}; computed once at start-up so that the probe stays
+ * free of work. TW_ERR_NOMEM. Main thread, before the workers start. */
+enum tw_err http_server_set_health_details(struct http_server *s, const char *details_json);
+
 /* Call fn(observation, arg) for every response (borrowed arg; must outlive the server). One
  * observer; a later call replaces it. Main thread, before the workers start. */
 void http_server_set_observer(struct http_server *s, http_observer_fn fn, void *arg);

@@ -27,6 +27,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "gpu/gpu_bind.h"
 #include "http/http_api_int.h"
 #include "http/http_int.h"
 #include "metrics/met_tw.h"
@@ -47,7 +48,22 @@ struct api_call {
 	char job_id[TW_STORE_ID_LEN + 1];
 	struct tw_span sp_call; /* http.invoke_function, or async_invoke.job */
 	struct tw_span sp_run;  /* invoke.run, its child */
+	struct tw_span sp_exec; /* executor::call_export_with_args, child of invoke.run */
+	bool exec_open;         /* sp_exec was begun and not ended */
+	struct twm_host_slot gpu; /* wasi_cuda state when the module imports it; value NULL else */
 };
+
+/* Executor span names (a public contract, docs/OBSERVABILITY.md). Instances are pooled per
+ * core: spawn_instance and terminate are recorded when an instance is really created or
+ * destroyed inside a call, so most calls of a pooled function have neither. */
+#define SPAN_SPAWN "tensor_wasm_exec::executor::spawn_instance"
+#define SPAN_EXEC "tensor_wasm_exec::executor::call_export_with_args"
+#define SPAN_TERMINATE "tensor_wasm_exec::executor::terminate"
+
+static void id_str(char *buf, size_t cap, uint64_t id)
+{
+	snprintf(buf, cap, "%" PRIu64, id);
+}
 
 struct api_worker {
 	struct http_api *api;
@@ -815,8 +831,8 @@ static void call_release(struct api_call *c)
 {
 	struct api_worker *aw = c->aw;
 	struct http_api *api = aw->api;
-	tw_span_end(&c->sp_run);
-	tw_span_end(&c->sp_call);
+	if (c->exec_open)
+		tw_span_end(&c->sp_exec);
 	tw_timer_cancel(aw->w, &c->timer);
 	if (c->inst) {
 		if (twm_call_suspended(c->inst))
@@ -824,12 +840,23 @@ static void call_release(struct api_call *c)
 		atomic_fetch_sub(&api->instances_active, 1);
 		atomic_fetch_sub(&c->ten->instances_active, 1);
 		met_instances_active_add(tenant_slot(c->ten), -1);
-		if (!api_pool_put(aw->pool, c->fn, c->inst)) {
+		/* An instance with host state is never pooled: its state is per call. */
+		if (c->gpu.value || !api_pool_put(aw->pool, c->fn, c->inst)) {
+			struct tw_span sp;
+			char id[24];
+			id_str(id, sizeof(id), twm_instance_id(c->inst));
+			tw_span_begin(&sp, SPAN_TERMINATE, TW_SPAN_INTERNAL, NULL, &c->sp_run);
+			tw_span_str(&sp, "instance", id);
 			twm_instance_free(c->inst);
 			atomic_fetch_add(&c->ten->terminations, 1);
 			met_instance_terminated();
+			tw_span_end(&sp);
 		}
 	}
+	if (c->gpu.value) /* after the instance: the host-slot contract (twm.h) */
+		gpu_wasi_cuda_binding.detach(&c->gpu);
+	tw_span_end(&c->sp_run);
+	tw_span_end(&c->sp_call);
 	twm_wasi_free(c->wasi);
 	api_fn_unref(c->fn);
 	c->next_free = aw->free;
@@ -931,6 +958,7 @@ static void job_finish(struct api_call *c, const char *result, size_t rlen, enum
 /* End a call with an error: to the client, or into the job's record. */
 static void call_fail(struct api_call *c, uint16_t status, enum tw_err kind, const char *msg)
 {
+	c->sp_exec.error = c->exec_open;
 	if (c->req)
 		http_respond_error(c->req, status, kind, msg);
 	else
@@ -1006,7 +1034,10 @@ static bool call_step(struct api_call *c)
 		call_fail(c, 504, TW_ERR_INVOKE_TIMEOUT, "the call ran past its deadline");
 		return false;
 	}
+	/* Host functions the guest calls (wasi_cuda) parent their spans on the call's span. */
+	const struct tw_span *prev = tw_span_set_current(&c->sp_exec);
 	enum tw_err e = twm_call_run(c->inst, api->cfg->fuel_per_slice, &err);
+	tw_span_set_current(prev);
 	if (e == TW_ERR_WASM_FUEL) {
 		if (tw_now_ns() >= c->deadline_ns) {
 			met_guest_trap(MET_TRAP_DEADLINE);
@@ -1126,11 +1157,35 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 	enum tw_err e = TW_ERR_OK;
 	c->inst = s->octet ? NULL : api_pool_take(aw->pool, f);
 	if (!c->inst) {
+		/* Modules with imports are never pooled, so this check runs only here. */
+		if (twm_module_imports_from(f->module, GPU_WASI_CUDA_MODULE)) {
+			if (gpu_wasi_cuda_binding.attach(tenant, &c->gpu) != TW_ERR_OK) {
+				atomic_fetch_sub(&c->ten->instances_active, 1);
+				atomic_fetch_sub(&api->instances_active, 1);
+				call_fail(c, 503, TW_ERR_CAPACITY_EXHAUSTED, "out of memory");
+				return HTTP_DONE;
+			}
+			icfg.host = &c->gpu;
+			icfg.nhost = 1;
+		}
+		struct tw_span sp;
+		char id[24] = "unknown", ten[24];
+		id_str(ten, sizeof(ten), tenant);
+		tw_span_begin(&sp, SPAN_SPAWN, TW_SPAN_INTERNAL, NULL, &c->sp_run);
+		tw_span_str(&sp, "tenant", ten);
+		const struct tw_span *prev = tw_span_set_current(&sp); /* a start function's calls */
 		e = twm_instantiate(f->module, api->linker, &icfg, &c->inst, &err);
+		tw_span_set_current(prev);
 		if (e == TW_ERR_OK) {
 			atomic_fetch_add(&c->ten->spawns, 1);
 			met_instance_spawned();
+			id_str(id, sizeof(id), twm_instance_id(c->inst));
+		} else {
+			sp.error = true;
+			tw_span_str(&sp, "error", tw_err_str(e));
 		}
+		tw_span_str(&sp, "instance_id", id);
+		tw_span_end(&sp);
 	}
 	if (e == TW_ERR_OK)
 		met_instances_active_add(tenant_slot(c->ten), 1);
@@ -1154,6 +1209,14 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 			call_fail_wasm(c, e, &err);
 		return HTTP_DONE;
 	}
+	char id[24];
+	id_str(id, sizeof(id), twm_instance_id(c->inst));
+	tw_span_begin(&c->sp_exec, SPAN_EXEC, TW_SPAN_INTERNAL, NULL, &c->sp_run);
+	tw_span_str(&c->sp_exec, "instance", id);
+	tw_span_strn(&c->sp_exec, "export", s->octet ? "_start" : s->exp.name,
+		     s->octet ? 6 : s->exp.name_len);
+	tw_span_int(&c->sp_exec, "args_len", s->octet ? 0 : (int64_t)s->nargs);
+	c->exec_open = true;
 	struct twm_extern ext;
 	e = twm_instance_export_n(c->inst, s->exp.name, s->exp.name_len, &ext);
 	if (e == TW_ERR_OK)
@@ -1672,6 +1735,8 @@ enum tw_err http_api_create(const struct tw_config *cfg, struct http_server *srv
 	e = twm_linker_new(&api->linker);
 	if (e == TW_ERR_OK)
 		e = twm_wasi_link(api->linker, NULL);
+	if (e == TW_ERR_OK)
+		e = gpu_wasi_cuda_binding.link(api->linker);
 	if (e != TW_ERR_OK)
 		goto out_rl;
 	e = tw_store_open(cfg->data_dir, &api->store, err, sizeof(err));

@@ -110,8 +110,9 @@ struct http_api {
 	struct tw_store *store;
 	struct tw_auth auth;
 	struct tw_ratelimit rl;
-	/* WASI preview1 for every instance; read-only after start-up, so shared by all workers
-	 * (its functions find their per-call state through the instance's user pointer). */
+	/* WASI preview1 and wasi_cuda for every instance; read-only after start-up, so shared by
+	 * all workers (their functions find their per-call state through the instance's user
+	 * pointer and host slots). */
 	struct twm_linker *linker;
 	/* registry */
 	_Atomic(struct api_fn *) *reg; /* API_REG_SLOTS */

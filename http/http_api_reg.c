@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "gpu/gpu_bind.h"
 #include "http/http_api_int.h"
 #include "wasm/twm_wasi.h"
 
@@ -188,9 +189,10 @@ enum tw_err api_fn_build(struct http_api *api, const uint8_t *bytes, size_t n,
 		if (!twm_linker_lookup(api->linker, d.module, d.module_len, d.name, d.name_len,
 				       &ext)) {
 			*status = 400;
-			snprintf(err, cap, "unknown import %.*s.%.*s (only %s is offered)",
+			snprintf(err, cap, "unknown import %.*s.%.*s (only %s and %s are offered)",
 				 (int)(d.module_len > 64 ? 64 : d.module_len), d.module,
-				 (int)(d.name_len > 64 ? 64 : d.name_len), d.name, TWM_WASI_MODULE);
+				 (int)(d.name_len > 64 ? 64 : d.name_len), d.name, TWM_WASI_MODULE,
+				 GPU_WASI_CUDA_MODULE);
 			for (char *q = err; *q; q++)
 				if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
 					*q = '?';

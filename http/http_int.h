@@ -72,6 +72,8 @@ struct http_server {
 	void *observer_arg;
 	http_dispatch_fn on_dispatch;
 	void *on_dispatch_arg;
+	char *health_body; /* GET /healthz's body with details; NULL: {"status":"ok"} */
+	size_t health_len;
 	struct tw_worker_hooks hooks;
 	/* connection block layout, fixed at creation from the options */
 	size_t block_bytes;

@@ -67,10 +67,27 @@ static enum tw_err parse_listen(const char *spec, struct sockaddr_storage *ss, s
 
 static enum http_handler_ret healthz(struct http_request *req, void *arg)
 {
-	(void)arg;
+	const struct http_server *s = arg;
 	static const char ok[] = "{\"status\":\"ok\"}";
-	http_respond_json(req, 200, ok, sizeof(ok) - 1);
+	if (s->health_body)
+		http_respond_json(req, 200, s->health_body, s->health_len);
+	else
+		http_respond_json(req, 200, ok, sizeof(ok) - 1);
 	return HTTP_DONE;
+}
+
+enum tw_err http_server_set_health_details(struct http_server *s, const char *details_json)
+{
+	static const char head[] = "{\"status\":\"ok\",\"details\":";
+	size_t n = sizeof(head) - 1 + strlen(details_json) + 1;
+	char *body = malloc(n + 1);
+	if (!body)
+		return TW_ERR_NOMEM;
+	snprintf(body, n + 1, "%s%s}", head, details_json);
+	free(s->health_body);
+	s->health_body = body;
+	s->health_len = n;
+	return TW_ERR_OK;
 }
 
 enum tw_err http_server_create(const struct http_server_opts *o, struct http_server **out)
@@ -93,7 +110,7 @@ enum tw_err http_server_create(const struct http_server_opts *o, struct http_ser
 	}
 	http_server_layout(s);
 	http_server_init_hooks(s);
-	err = http_route_add(s, HTTP_METHOD_GET, "/healthz", healthz, NULL);
+	err = http_route_add(s, HTTP_METHOD_GET, "/healthz", healthz, s);
 	if (err != TW_ERR_OK)
 		goto out_free;
 	*out = s;
@@ -110,6 +127,7 @@ void http_server_destroy(struct http_server *s)
 	if (!s)
 		return;
 	http_router_free(&s->router);
+	free(s->health_body);
 	free(s);
 }
 

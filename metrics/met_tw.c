@@ -20,6 +20,7 @@
 #include "core/build.h"
 #include "core/ct.h"
 #include "core/limits.h"
+#include "core/span.h"
 #include "metrics/met_int.h"
 #include "metrics/met_process.h"
 
@@ -62,6 +63,17 @@ static const char *const fallback_names[MET_FALLBACK__COUNT] = {
     "disabled", "no_gpu",	"below_threshold", "no_permit",
     "quota",	"launch_error", "unsupported",	   "other"};
 
+static const char *const cuda_fn_names[MET_CUDA__COUNT] = {
+    "load_ptx", "launch", "sync", "last_error_len", "last_error_copy",
+    "alloc", "free", "memcpy_h2d", "memcpy_d2h"};
+/* Index = -status for the ABI's codes 0..-10 (gpu/gpu_abi.h), then "other". */
+static const char *const cuda_result_names[] = {
+    "ok", "not_available", "invalid_pointer", "invalid_kernel", "malformed_ptx", "launch_failed",
+    "quota_exceeded", "internal", "invalid_dimensions", "invalid_args",
+    "kernel_args_unsupported", "other"};
+#define NCUDA_RESULTS (sizeof(cuda_result_names) / sizeof(cuda_result_names[0]))
+static const char *const span_drop_names[] = {"ring_full", "export_failed", "out_of_memory"};
+
 static const enum tw_err auth_errs[] = {TW_ERR_UNAUTHORIZED, TW_ERR_INVALID_AUTH,
 					TW_ERR_TENANT_SCOPE_DENIED, TW_ERR_MISSING_TENANT,
 					TW_ERR_INVALID_TENANT};
@@ -91,6 +103,13 @@ struct tw_metrics {
 	struct met_family *jit_warm, *jit_cold, *jit_emit;
 	struct met_family *auth_denials, *rate_limited, *guest_traps, *modules_rejected;
 	struct met_family *ptx_rejected;
+	struct met_dim *cuda_fn, *cuda_result, *span_drop;
+	struct met_family *cuda_calls, *spans_dropped, *spans_exported;
+	uint32_t ncollectors;
+	struct {
+		void (*fn)(void *arg);
+		void *arg;
+	} collectors[MET_TW_COLLECTORS_MAX];
 	struct met_family *build_info;
 	struct met_family *p_cpu, *p_rss, *p_vms, *p_fds, *p_max_fds, *p_start;
 };
@@ -130,6 +149,15 @@ static void collect_process(void *ctx)
 	met_gauge_set(m->p_fds, 0, p.open_fds);
 	met_gauge_set(m->p_max_fds, 0, p.max_fds);
 	met_gauge_set(m->p_start, 0, p.start_time_seconds);
+	struct tw_span_stats st;
+	tw_spans_stats(&st);
+	met_counter_set(m->spans_dropped, 0, (double)st.dropped_ring_full);
+	met_counter_set(m->spans_dropped, 1, (double)st.dropped_export_failed);
+	met_counter_set(m->spans_dropped, 2, (double)st.dropped_out_of_memory);
+	met_counter_set(m->spans_exported, 0, (double)st.exported);
+	/* Registered before the workers start and never removed while they run: no lock. */
+	for (uint32_t i = 0; i < m->ncollectors; i++)
+		m->collectors[i].fn(m->collectors[i].arg);
 }
 
 struct fam {
@@ -255,6 +283,11 @@ static enum tw_err build_dims(struct met_registry *r, const struct met_tw_config
 	reasons[2] = err_dim(r, ptx_errs, NELEM(ptx_errs));
 	reasons[3] = list_dim(r, "reason", fallback_names, MET_FALLBACK__COUNT);
 	reasons[4] = list_dim(r, "kind", trap_names, MET_TRAP__COUNT);
+	m->cuda_fn = list_dim(r, "function", cuda_fn_names, MET_CUDA__COUNT);
+	m->cuda_result = list_dim(r, "result", cuda_result_names, NCUDA_RESULTS);
+	m->span_drop = list_dim(r, "reason", span_drop_names, NELEM(span_drop_names));
+	if (!m->cuda_fn || !m->cuda_result || !m->span_drop)
+		return TW_ERR_NOMEM;
 	const char *bi[] = {"version", "git_sha", "compiler", "profile", "target"};
 	reasons[5] = met_dim_new(r, bi, 5, 1, MET_DIM_SEED_ALL);
 	if (!m->tenant || !m->tenant_id || !m->blueprint || !m->device)
@@ -368,6 +401,12 @@ static enum tw_err build_families(struct met_registry *r, struct met_dim **rs)
 	     .help = "PTX from guests refused (by the driver or for its size), by reason.",
 	     .kind = MET_COUNTER,
 	     .d0 = rs[2]},
+	    {.out = &m->cuda_calls,
+	     .name = "tensor_wasm_wasi_cuda_calls_total",
+	     .help = "Calls of the wasi_cuda guest functions, by function and result.",
+	     .kind = MET_COUNTER,
+	     .d0 = m->cuda_fn,
+	     .d1 = m->cuda_result},
 	    {.out = &m->gpu_used,
 	     .name = "tensor_wasm_gpu_memory_used_bytes",
 	     .help = "GPU memory in use on all devices, as last reported by the GPU layer.",
@@ -437,6 +476,15 @@ static enum tw_err build_families(struct met_registry *r, struct met_dim **rs)
 	     .d0 = m->blueprint,
 	     .bounds = kernel_bounds,
 	     .nbounds = kb},
+	    {.out = &m->spans_dropped,
+	     .name = "tensor_wasm_trace_spans_dropped_total",
+	     .help = "Finished spans not exported, by reason.",
+	     .kind = MET_COUNTER_SET,
+	     .d0 = m->span_drop},
+	    {.out = &m->spans_exported,
+	     .name = "tensor_wasm_trace_spans_exported_total",
+	     .help = "Spans the OTLP collector accepted.",
+	     .kind = MET_COUNTER_SET},
 	    {.out = &m->p_cpu,
 	     .name = "process_cpu_seconds_total",
 	     .help = "Total user and system CPU time spent.",
@@ -691,6 +739,28 @@ void met_ptx_rejected(enum tw_err err)
 {
 	if (g)
 		met_counter_add_(g->ptx_rejected, err_index(ptx_errs, NELEM(ptx_errs), err), 1);
+}
+
+void met_wasi_cuda_call(enum met_wasi_cuda_fn fn, int64_t status)
+{
+	if (!g || (unsigned)fn >= MET_CUDA__COUNT)
+		return;
+	uint32_t r = status >= 0 ? 0
+		     : status >= -(int64_t)(NCUDA_RESULTS - 2) ? (uint32_t)-status
+							       : (uint32_t)(NCUDA_RESULTS - 1);
+	met_counter_add_(g->cuda_calls, (uint32_t)fn * (uint32_t)NCUDA_RESULTS + r, 1);
+}
+
+enum tw_err met_tw_add_collector(void (*fn)(void *arg), void *arg)
+{
+	if (!g)
+		return TW_ERR_SHUTDOWN;
+	if (g->ncollectors >= MET_TW_COLLECTORS_MAX)
+		return TW_ERR_FULL;
+	g->collectors[g->ncollectors].fn = fn;
+	g->collectors[g->ncollectors].arg = arg;
+	g->ncollectors++;
+	return TW_ERR_OK;
 }
 
 void met_gpu_memory_used_set(uint64_t bytes)

@@ -175,6 +175,26 @@ void met_offload_fallback(enum met_fallback reason);
  * text); "other" otherwise. */
 void met_ptx_rejected(enum tw_err err);
 
+/* The wasi_cuda_* guest functions (tensor_wasm_wasi_cuda_calls_total{function,result}). */
+enum met_wasi_cuda_fn {
+	MET_CUDA_LOAD_PTX,
+	MET_CUDA_LAUNCH,
+	MET_CUDA_SYNC,
+	MET_CUDA_LAST_ERROR_LEN,
+	MET_CUDA_LAST_ERROR_COPY,
+	MET_CUDA_ALLOC,
+	MET_CUDA_FREE,
+	MET_CUDA_MEMCPY_H2D,
+	MET_CUDA_MEMCPY_D2H,
+	MET_CUDA__COUNT
+};
+
+/* One wasi_cuda call that returned `status`: >= 0 is result="ok", -1..-10 the ABI's codes
+ * (not_available, invalid_pointer, invalid_kernel, malformed_ptx, launch_failed,
+ * quota_exceeded, internal, invalid_dimensions, invalid_args, kernel_args_unsupported, the
+ * names gpu_cuda_status_str gives), anything else "other". */
+void met_wasi_cuda_call(enum met_wasi_cuda_fn fn, int64_t status);
+
 /* Device-wide facts, set by their owner (last write wins). */
 void met_gpu_memory_used_set(uint64_t bytes);
 void met_backpressure_set(uint32_t permits_used, uint32_t permits_available);
@@ -192,6 +212,22 @@ void met_jit_cache_cold_miss_insert(void);
 /* The label slot of a blueprint name (first TW_METRIC_BLUEPRINTS_MAX get their own). */
 uint32_t met_jit_blueprint_slot(const char *blueprint);
 void met_jit_emit_text(uint32_t blueprint_slot, uint64_t ns);
+
+/* ---- scrape-time collectors ------------------------------------------------------------ */
+
+/*
+ * Run `fn(arg)` at the start of every exposition, after the process metrics are read, so a
+ * floor above this one can refresh its set gauges (the GPU layer's permits and memory) from its
+ * own counters without pushing on every change. It may run on several threads at once. Main
+ * thread, after met_tw_init, before the workers start; cleared by met_tw_fini. TW_ERR_FULL
+ * beyond MET_TW_COLLECTORS_MAX, TW_ERR_SHUTDOWN before init.
+ */
+#define MET_TW_COLLECTORS_MAX 4
+enum tw_err met_tw_add_collector(void (*fn)(void *arg), void *arg);
+
+/* The trace exporter's counters (core/span.h) are read at scrape time into
+ * tensor_wasm_trace_spans_dropped_total{reason} and tensor_wasm_trace_spans_exported_total;
+ * nothing needs to be called for them. */
 
 /* ---- snapshots -------------------------------------------------------------------------- */
 

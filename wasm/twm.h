@@ -267,6 +267,10 @@ uint8_t *twm_ctx_memory(struct twm_call_ctx *ctx, uint64_t *size_bytes);
 /* The user pointer set on the calling instance with twm_instance_set_user(). */
 void *twm_ctx_user(struct twm_call_ctx *ctx);
 
+/* The value the calling instance holds for `key` in its host slots (see "per-instance host
+ * state" below); NULL when it holds none. */
+void *twm_ctx_host(struct twm_call_ctx *ctx, const void *key);
+
 /* Trap the guest with a message (printf format). Returns TW_ERR_WASM_TRAP for the host to
  * return. */
 enum tw_err twm_ctx_trap(struct twm_call_ctx *ctx, const char *fmt, ...)
@@ -276,6 +280,52 @@ enum tw_err twm_ctx_trap(struct twm_call_ctx *ctx, const char *fmt, ...)
  * TW_ERR_WASM_EXIT for the host to return; the caller of twm_invoke / twm_call_run receives
  * TW_ERR_WASM_EXIT with err->exit_code = code. */
 enum tw_err twm_ctx_exit(struct twm_call_ctx *ctx, int32_t code);
+
+/* ---- per-instance host state ---------------------------------------------------------------- */
+
+/*
+ * Host functions that keep state per instance find it in the instance's host slots: a small
+ * table of (key, value) pairs beside the user pointer (which WASI uses). The contract:
+ *   - A key is the address of an object owned by the binding that defines the functions (a
+ *     static in its module). Keys are thus unique without a registry, across floors. The
+ *     binding passes its key as each function's `env` and reads its state with
+ *     twm_ctx_host(ctx, env).
+ *   - Whoever instantiates gives the values in twm_instance_config.host; they are copied at
+ *     instantiation, before the start function runs, so a start function already sees them.
+ *     The engine never dereferences a value. The instantiator owns the values and frees them
+ *     after twm_instance_free() (or after a failed twm_instantiate), never before.
+ *   - At most TW_WASM_HOST_SLOTS_MAX slots, keys distinct and non-NULL (else instantiation
+ *     fails with TW_ERR_INVALID_ARG).
+ */
+struct twm_linker;
+
+struct twm_host_slot {
+	const void *key;
+	void *value;
+};
+
+/* The value for `key` on `inst`, NULL when none. */
+void *twm_instance_host(const struct twm_instance *inst, const void *key);
+
+/*
+ * A host binding: the functions of one import module whose state is per instance, described so
+ * that code on this floor (the CLI) or above (the HTTP API) can offer a subsystem of a higher
+ * floor to guests without including it; the composition root hands the binding over.
+ * Use: link() once per linker; for each instance of a module that imports `module`, attach()
+ * before twm_instantiate (pass the slot in the config), detach() after the instance is freed.
+ */
+struct twm_host_binding {
+	const char *module; /* the import module defined, e.g. "wasi_cuda" */
+	/* Define every function in `l`. Errors of the linker (TW_ERR_EXISTS, TW_ERR_NOMEM). */
+	enum tw_err (*link)(struct twm_linker *l);
+	/* Make one instance's state, charged to `tenant`, into *slot. TW_ERR_NOMEM. */
+	enum tw_err (*attach)(uint64_t tenant, struct twm_host_slot *slot);
+	/* Free what attach made (slot->value may be NULL). */
+	void (*detach)(struct twm_host_slot *slot);
+};
+
+/* True when `m` imports at least one item from the module named `module`. */
+bool twm_module_imports_from(const struct twm_module *m, const char *module);
 
 /* ---- linker --------------------------------------------------------------------------------- */
 
@@ -320,6 +370,8 @@ struct twm_instance_config {
 	void *user;                /* returned by twm_ctx_user(); borrowed */
 	uint64_t start_fuel;       /* fuel for the start function; 0 = unlimited. When it runs
 				    * out, instantiation fails with TW_ERR_WASM_FUEL */
+	const struct twm_host_slot *host; /* copied; see "per-instance host state" */
+	uint32_t nhost;
 };
 
 /* Instantiate `m` (a reference is taken) resolving imports through `l` (may be NULL when the
@@ -339,6 +391,10 @@ void twm_instance_free(struct twm_instance *inst);
 const struct twm_module *twm_instance_module(const struct twm_instance *inst);
 void twm_instance_set_user(struct twm_instance *inst, void *user);
 void *twm_instance_user(const struct twm_instance *inst);
+
+/* A process-wide serial number given at instantiation (1, 2, ...), never reused: names the
+ * instance in traces and logs. */
+uint64_t twm_instance_id(const struct twm_instance *inst);
 
 /* Export `name` (NUL-terminated, or `len` bytes for the _n form). TW_ERR_MISSING_EXPORT when
  * there is none. The extern is borrowed from the instance. */

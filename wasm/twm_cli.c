@@ -381,6 +381,12 @@ static int run_start(struct cli *c, struct twm_instance *inst)
 
 int twm_cli_run(int argc, char **argv)
 {
+	return twm_cli_run_with(argc, argv, NULL, 0);
+}
+
+int twm_cli_run_with(int argc, char **argv, const struct twm_host_binding *const *bindings,
+		     unsigned n)
+{
 	struct cli c = {0};
 	int ret = parse_args(&c, argc, argv);
 	uint8_t *bytes = NULL;
@@ -392,6 +398,9 @@ int twm_cli_run(int argc, char **argv)
 	struct twm_error err = {0};
 	enum tw_err e;
 	const char **gargv = NULL;
+	struct twm_host_slot slots[TW_WASM_HOST_SLOTS_MAX];
+	const struct twm_host_binding *attached[TW_WASM_HOST_SLOTS_MAX];
+	uint32_t nslots = 0;
 
 	if (ret >= 0)
 		goto out;
@@ -438,8 +447,20 @@ int twm_cli_run(int argc, char **argv)
 		fprintf(stderr, CLI_PREFIX ": cannot set up WASI: %s\n", tw_err_msg(e));
 		goto out_free_wasi;
 	}
+	for (unsigned i = 0; i < n && i < TW_WASM_HOST_SLOTS_MAX; i++) {
+		e = bindings[i]->link(linker);
+		if (!e && twm_module_imports_from(mod, bindings[i]->module)) {
+			e = bindings[i]->attach(0, &slots[nslots]);
+			attached[nslots++] = bindings[i];
+		}
+		if (e) {
+			fprintf(stderr, CLI_PREFIX ": cannot set up %s: %s\n", bindings[i]->module,
+				tw_err_msg(e));
+			goto out_free_linker;
+		}
+	}
 	struct twm_instance_config icfg = {.memory_pages_max = c.cfg.max_memory_pages,
-					   .user = wasi};
+					   .user = wasi, .host = slots, .nhost = nslots};
 	e = twm_instantiate(mod, linker, &icfg, &inst, &err);
 	if (e) {
 		ret = call_status(&c, e, &err);
@@ -449,6 +470,11 @@ int twm_cli_run(int argc, char **argv)
 	fflush(stdout);
 	twm_instance_free(inst);
 out_free_linker:
+	/* After the instance: the contract of host slots (twm.h). */
+	while (nslots > 0) {
+		nslots--;
+		attached[nslots]->detach(&slots[nslots]);
+	}
 	twm_linker_free(linker);
 out_free_wasi:
 	twm_wasi_free(wasi);

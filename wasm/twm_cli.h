@@ -25,4 +25,12 @@
  * writes to stdout and stderr. */
 int twm_cli_run(int argc, char **argv);
 
+/* The same, also offering the guest the host bindings bindings[0..n) (borrowed; see
+ * struct twm_host_binding in twm.h), e.g. wasi_cuda given by the composition root. Each is
+ * linked; a binding's per-instance state is attached (tenant 0) only when the module imports
+ * from its module, and detached after the instance is freed. n <= TW_WASM_HOST_SLOTS_MAX. */
+struct twm_host_binding;
+int twm_cli_run_with(int argc, char **argv, const struct twm_host_binding *const *bindings,
+		     unsigned n);
+
 #endif

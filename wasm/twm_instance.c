@@ -220,6 +220,46 @@ void *twm_ctx_user(struct twm_call_ctx *ctx)
 	return ctx->inst ? ctx->inst->user : NULL;
 }
 
+void *twm_instance_host(const struct twm_instance *inst, const void *key)
+{
+	for (uint32_t i = 0; i < inst->nhost; i++)
+		if (inst->host[i].key == key)
+			return inst->host[i].value;
+	return NULL;
+}
+
+void *twm_ctx_host(struct twm_call_ctx *ctx, const void *key)
+{
+	return ctx->inst ? twm_instance_host(ctx->inst, key) : NULL;
+}
+
+/* Copy the instantiator's host slots; false when they break the contract in twm.h. */
+static bool host_slots_set(struct twm_instance *inst, const struct twm_host_slot *host,
+			   uint32_t n)
+{
+	if (n > TW_WASM_HOST_SLOTS_MAX || (n && !host))
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!host[i].key)
+			return false;
+		for (uint32_t k = 0; k < i; k++)
+			if (host[k].key == host[i].key)
+				return false;
+		inst->host[i] = host[i];
+	}
+	inst->nhost = n;
+	return true;
+}
+
+bool twm_module_imports_from(const struct twm_module *m, const char *module)
+{
+	size_t n = strlen(module);
+	for (uint32_t i = 0; i < m->nimports; i++)
+		if (m->imports[i].module_len == n && memcmp(m->imports[i].module, module, n) == 0)
+			return true;
+	return false;
+}
+
 enum tw_err twm_ctx_trap(struct twm_call_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
@@ -577,6 +617,7 @@ static uint64_t cexpr_eval(struct twm_instance *inst, const struct twm_cexpr *cx
 /* Failed instances whose functions may still be referenced from imported tables or globals
  * (the spec keeps their partial effects). They are kept until the process exits. */
 static pthread_mutex_t zombie_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t instance_serial; /* twm_instance_id() */
 static struct twm_instance **zombies;
 static size_t nzombies, zombie_cap;
 
@@ -782,6 +823,11 @@ enum tw_err twm_instantiate(struct twm_module *m, const struct twm_linker *l,
 	inst->call_depth_max =
 		cfg && cfg->call_depth_max ? cfg->call_depth_max : m->limits.call_depth_max;
 	inst->user = cfg ? cfg->user : NULL;
+	inst->id = atomic_fetch_add_explicit(&instance_serial, 1, memory_order_relaxed) + 1;
+	if (cfg && !host_slots_set(inst, cfg->host, cfg->nhost)) {
+		e = fail(err, TW_ERR_INVALID_ARG, "invalid host slots%s%s", "", "");
+		goto out_free;
+	}
 
 	uint32_t nf = m->nfuncs - m->nfunc_imports, nt = m->ntables - m->ntable_imports;
 	uint32_t nm = m->nmems - m->nmem_imports, ng = m->nglobals - m->nglobal_imports;
@@ -879,6 +925,8 @@ enum tw_err twm_instantiate(struct twm_module *m, const struct twm_linker *l,
 	return TW_ERR_OK;
 
 out_free:
+	/* The instantiator frees the slots' values once we return: a zombie must not see them. */
+	inst->nhost = 0;
 	if (effects && may_leak_refs(m) && keep_zombie(inst))
 		return e;
 	twm_instance_free(inst);
@@ -898,6 +946,11 @@ void twm_instance_set_user(struct twm_instance *inst, void *user)
 void *twm_instance_user(const struct twm_instance *inst)
 {
 	return inst->user;
+}
+
+uint64_t twm_instance_id(const struct twm_instance *inst)
+{
+	return inst->id;
 }
 
 enum tw_err twm_instance_export_n(struct twm_instance *inst, const char *name, size_t len,

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/limits.h"
 #include "wasm/twm.h"
 
 /* Opcodes above the binary format's single-byte range. Operand layouts in comments. */
@@ -266,6 +267,9 @@ struct twm_instance {
 	uint32_t memory_pages_max;
 	uint32_t call_depth_max;
 	void *user;
+	uint64_t id;                                          /* twm_instance_id() */
+	struct twm_host_slot host[TW_WASM_HOST_SLOTS_MAX]; /* see twm.h; nhost used */
+	uint32_t nhost;
 	struct twm_loop_hook hook;
 	uint64_t fuel_used;
 
