@@ -20,6 +20,9 @@ from test_api import Server, guest
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
+SPAWN = "tensor_wasm_exec::executor::spawn_instance"
+EXEC = "tensor_wasm_exec::executor::call_export_with_args"
+TERMINATE = "tensor_wasm_exec::executor::terminate"
 
 
 class Receiver:
@@ -94,6 +97,10 @@ class TracingTest(unittest.TestCase):
                               guest("add.wasm"), {"Content-Type": "application/wasm"})
         assert st == 201, body
         cls.fn = json.loads(body)["id"]
+        st, _, body = request(cls.srv.port, "POST", "/functions?name=cuda-traced",
+                              guest("wasi_cuda.wasm"), {"Content-Type": "application/wasm"})
+        assert st == 201, body
+        cls.cuda = json.loads(body)["id"]
 
     @classmethod
     def tearDownClass(cls):
@@ -151,6 +158,70 @@ class TracingTest(unittest.TestCase):
         self.assertEqual(ra["export"], "add")
         self.assertGreater(int(ra["wasm_bytes_len"]), 8)
         self.assertLessEqual(int(req["startTimeUnixNano"]), int(run["startTimeUnixNano"]))
+        # The executor: the call of the export always; spawn/terminate only when an instance
+        # is really created/destroyed (add's instances are pooled per core).
+        ex = by_name[EXEC]
+        self.assertEqual(len(ex), 1)
+        ea = attrs(ex[0])
+        self.assertEqual(ex[0]["parentSpanId"], run["spanId"])
+        self.assertEqual((ea["export"], int(ea["args_len"])), ("add", 2))
+        self.assertRegex(ea["instance"], r"^[1-9][0-9]*$")
+        for sp in by_name.get(SPAWN, []):
+            self.assertEqual(sp["parentSpanId"], run["spanId"])
+            self.assertEqual(attrs(sp)["tenant"], "0")
+            self.assertEqual(attrs(sp)["instance_id"], ea["instance"])
+
+    def cuda_tree(self, export, trace):
+        st, h, body = request(self.srv.port, "POST", "/functions/%s/invoke" % self.cuda,
+                              json.dumps({"export": export}),
+                              {"Content-Type": "application/json",
+                               "traceparent": "00-%s-%s-01" % (trace, CALLER_SPAN)})
+        self.assertEqual(st, 200, body)
+        return json.loads(body)["result"][0]
+
+    def test_wasi_cuda_spans_without_gpu(self):
+        """A guest of the wasi_cuda ABI: a fresh instance per call (it has imports), so the
+        tree has spawn and terminate; each traced call is a span under the export's call, with
+        its required attributes and the NotAvailable result as an error status."""
+        trace = "5bf92f3577b34da6a3ce929d0e0e4737"
+        result = self.cuda_tree("kernel", trace)
+        if result != -1:
+            self.skipTest("a GPU answered (result %d): this checks the no-GPU path" % result)
+        want = {"http.request", "http.invoke_function", "invoke.run", SPAWN, EXEC, TERMINATE,
+                "wasi_cuda.load_ptx", "wasi_cuda.launch", "wasi_cuda.dispatch",
+                "wasi_cuda.sync"}
+
+        def complete(spans):
+            return want <= {s["name"] for s in spans if s["traceId"] == trace}
+
+        spans = [s for s in self.rx.wait_for(complete) if s["traceId"] == trace]
+        one = {}
+        for s in spans:
+            self.assertNotIn(s["name"], one, "%s twice" % s["name"])
+            one[s["name"]] = s
+        run, ex = one["invoke.run"], one[EXEC]
+        for name in (SPAWN, EXEC, TERMINATE):
+            self.assertEqual(one[name]["parentSpanId"], run["spanId"], name)
+        inst = attrs(one[SPAWN])["instance_id"]
+        self.assertRegex(inst, r"^[1-9][0-9]*$")
+        self.assertEqual(attrs(ex)["instance"], inst)
+        self.assertEqual(attrs(one[TERMINATE])["instance"], inst)
+        self.assertEqual((attrs(ex)["export"], int(attrs(ex)["args_len"])), ("kernel", 0))
+        self.assertLessEqual(int(ex["endTimeUnixNano"]),
+                             int(one[TERMINATE]["startTimeUnixNano"]))
+        for name in ("wasi_cuda.load_ptx", "wasi_cuda.launch", "wasi_cuda.sync"):
+            self.assertEqual(one[name]["parentSpanId"], ex["spanId"], name)
+            self.assertEqual(attrs(one[name])["result"], "not_available", name)
+            self.assertEqual(one[name]["status"]["code"], 2, name)
+        la = attrs(one["wasi_cuda.launch"])
+        self.assertEqual((la["kernel"], la["grid"], la["block"], int(la["shared_mem"])),
+                         ("unknown", "4x2x1", "256x1x1", 512))
+        lp = attrs(one["wasi_cuda.load_ptx"])
+        self.assertEqual((lp["kernel"], int(lp["ptx_bytes"])), ("unknown", 45))
+        d = one["wasi_cuda.dispatch"]
+        self.assertEqual(d["parentSpanId"], one["wasi_cuda.launch"]["spanId"])
+        self.assertEqual(attrs(d)["result"], "not_available")
+        self.assertEqual(attrs(d)["kernel"], "unknown")
 
     def test_concurrent_async_invokes(self):
         """64 concurrent async invokes: each request-path span exactly once per request, every
