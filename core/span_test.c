@@ -185,5 +185,27 @@ Test(span, unreachable_collector_drops_and_counts)
 	tw_spans_stats(&st);
 	cr_assert_eq(st.recorded, 3);
 	cr_assert_eq(st.dropped, 3);
+	cr_assert_eq(st.dropped_export_failed, 3, "counted under its reason");
+	cr_assert_eq(st.dropped_ring_full + st.dropped_out_of_memory, 0);
 	cr_assert_eq(st.batches_failed, 1);
+}
+
+Test(span, current_span_and_end_at)
+{
+	struct tw_trace_ctx ctx;
+	tw_trace_new_root(&ctx, true);
+	struct tw_span a, b;
+	tw_span_begin(&a, "outer", TW_SPAN_INTERNAL, &ctx, NULL);
+	cr_assert_null(tw_span_current());
+	cr_assert_null(tw_span_set_current(&a));
+	cr_assert_eq(tw_span_current(), &a);
+	cr_assert_eq(tw_span_set_current(&b), &a, "returns the previous one to restore");
+	cr_assert_eq(tw_span_set_current(NULL), &b);
+	cr_assert_null(tw_span_current());
+	tw_span_begin(&b, "inner", TW_SPAN_INTERNAL, NULL, &a);
+	b.start_unix_ns = 1000;
+	tw_span_end_at(&b, 2000);
+	cr_assert_eq(b.end_unix_ns, 2000);
+	cr_assert_eq(memcmp(b.parent_id, a.span_id, 8), 0);
+	tw_span_end(&a);
 }

@@ -693,6 +693,9 @@ static const char *const inventory[] = {
     "tensor_wasm_guest_traps_total",
     "tensor_wasm_modules_rejected_total",
     "tensor_wasm_ptx_rejected_total",
+    "tensor_wasm_wasi_cuda_calls_total",
+    "tensor_wasm_trace_spans_dropped_total",
+    "tensor_wasm_trace_spans_exported_total",
     "process_cpu_seconds_total",
     "process_resident_memory_bytes",
     "process_virtual_memory_bytes",
@@ -873,6 +876,55 @@ Test(met_tw, tenants_overflow_to_other)
 	check_exposition(b.data, false);
 	met_buf_free(&b);
 	met_tw_fini();
+}
+
+static int collected;
+
+static void count_collect(void *arg)
+{
+	collected += *(int *)arg;
+}
+
+Test(met_tw, wasi_cuda_calls_collectors_and_span_counters)
+{
+	tw_init();
+	met_wasi_cuda_call(MET_CUDA_LAUNCH, 0);
+	met_wasi_cuda_call(MET_CUDA_LAUNCH, 3);   /* a length or handle: ok */
+	met_wasi_cuda_call(MET_CUDA_LAUNCH, -1);
+	met_wasi_cuda_call(MET_CUDA_ALLOC, -6);
+	met_wasi_cuda_call(MET_CUDA_MEMCPY_D2H, -10);
+	met_wasi_cuda_call(MET_CUDA_MEMCPY_D2H, -11); /* outside the ABI: other */
+	met_wasi_cuda_call(MET_CUDA__COUNT, -1);      /* ignored */
+	static int step = 5;
+	cr_assert_eq(met_tw_add_collector(count_collect, &step), TW_ERR_OK);
+	for (int i = 1; i < MET_TW_COLLECTORS_MAX; i++)
+		cr_assert_eq(met_tw_add_collector(count_collect, &step), TW_ERR_OK);
+	cr_assert_eq(met_tw_add_collector(count_collect, &step), TW_ERR_FULL);
+	collected = 0;
+	struct met_buf b = {0};
+	cr_assert_eq(met_tw_expose(MET_FORMAT_TEXT, &b), TW_ERR_OK);
+	cr_assert_eq(collected, 5 * MET_TW_COLLECTORS_MAX, "each collector once per scrape");
+	const char *t = b.data;
+#define CUDA(fn, res) "tensor_wasm_wasi_cuda_calls_total{function=\"" fn "\",result=\"" res "\"} "
+	cr_assert_eq(sample_value(t, CUDA("launch", "ok")), 2);
+	cr_assert_eq(sample_value(t, CUDA("launch", "not_available")), 1);
+	cr_assert_eq(sample_value(t, CUDA("alloc", "quota_exceeded")), 1);
+	cr_assert_eq(sample_value(t, CUDA("memcpy_d2h", "kernel_args_unsupported")), 1);
+	cr_assert_eq(sample_value(t, CUDA("memcpy_d2h", "other")), 1);
+	cr_assert_eq(sample_value(t, CUDA("load_ptx", "ok")), 0, "every series from the start");
+#undef CUDA
+	for (int i = 0; i < 3; i++) {
+		const char *r[] = {"ring_full", "export_failed", "out_of_memory"};
+		char key[128];
+		snprintf(key, sizeof(key), "tensor_wasm_trace_spans_dropped_total{reason=\"%s\"} ",
+			 r[i]);
+		cr_assert_eq(sample_value(t, key), 0, "%s", r[i]);
+	}
+	cr_assert_eq(sample_value(t, "tensor_wasm_trace_spans_exported_total "), 0);
+	check_exposition(t, false);
+	met_buf_free(&b);
+	met_tw_fini();
+	cr_assert_eq(met_tw_add_collector(count_collect, &step), TW_ERR_SHUTDOWN);
 }
 
 Test(met_tw, init_arguments)
