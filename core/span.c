@@ -10,8 +10,9 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -229,18 +230,6 @@ static void buf_str(struct buf *b, const char *s)
 	buf_put(b, s, strlen(s));
 }
 
-static void buf_fmt(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_fmt(struct buf *b, const char *fmt, ...)
-{
-	char tmp[128];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		buf_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
 static void buf_json_str(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -268,35 +257,73 @@ static void buf_json_str(struct buf *b, const char *s)
 	buf_put(b, "\"", 1);
 }
 
+/* Decimal text of v, without printf: the exporter formats several numbers per span. */
+static void buf_u64(struct buf *b, uint64_t v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_put(b, tmp + i, sizeof(tmp) - i);
+}
+
+static void buf_i64(struct buf *b, int64_t v)
+{
+	if (v < 0) {
+		buf_put(b, "-", 1);
+		buf_u64(b, (uint64_t)0 - (uint64_t)v);
+	} else {
+		buf_u64(b, (uint64_t)v);
+	}
+}
+
+#define BUF_LIT(b, s) buf_put((b), (s), sizeof(s) - 1)
+
 static void encode_span(struct buf *b, const struct tw_span *sp)
 {
 	char tid[33], sid[17], pid[17];
 	static const uint8_t zero[8];
 	tw_hex_encode(sp->trace_id, 16, tid);
 	tw_hex_encode(sp->span_id, 8, sid);
-	tw_hex_encode(sp->parent_id, 8, pid);
-	buf_fmt(b, "{\"traceId\":\"%s\",\"spanId\":\"%s\",", tid, sid);
-	if (memcmp(sp->parent_id, zero, 8) != 0)
-		buf_fmt(b, "\"parentSpanId\":\"%s\",", pid);
-	buf_str(b, "\"name\":");
+	BUF_LIT(b, "{\"traceId\":\"");
+	buf_put(b, tid, 32);
+	BUF_LIT(b, "\",\"spanId\":\"");
+	buf_put(b, sid, 16);
+	BUF_LIT(b, "\",");
+	if (memcmp(sp->parent_id, zero, 8) != 0) {
+		tw_hex_encode(sp->parent_id, 8, pid);
+		BUF_LIT(b, "\"parentSpanId\":\"");
+		buf_put(b, pid, 16);
+		BUF_LIT(b, "\",");
+	}
+	BUF_LIT(b, "\"name\":");
 	buf_json_str(b, sp->name);
-	buf_fmt(b, ",\"kind\":%d,\"startTimeUnixNano\":\"%llu\",\"endTimeUnixNano\":\"%llu\","
-		   "\"attributes\":[",
-		(int)sp->kind, (unsigned long long)sp->start_unix_ns,
-		(unsigned long long)sp->end_unix_ns);
+	BUF_LIT(b, ",\"kind\":");
+	buf_u64(b, (uint64_t)sp->kind);
+	BUF_LIT(b, ",\"startTimeUnixNano\":\"");
+	buf_u64(b, sp->start_unix_ns);
+	BUF_LIT(b, "\",\"endTimeUnixNano\":\"");
+	buf_u64(b, sp->end_unix_ns);
+	BUF_LIT(b, "\",\"attributes\":[");
 	for (uint8_t i = 0; i < sp->nattrs; i++) {
 		const struct tw_span_attr *a = &sp->attrs[i];
 		buf_str(b, i ? ",{\"key\":" : "{\"key\":");
 		buf_json_str(b, a->key);
 		if (a->type == TW_ATTR_INT) {
-			buf_fmt(b, ",\"value\":{\"intValue\":\"%lld\"}}", (long long)a->i);
+			BUF_LIT(b, ",\"value\":{\"intValue\":\"");
+			buf_i64(b, a->i);
+			BUF_LIT(b, "\"}}");
 		} else {
-			buf_str(b, ",\"value\":{\"stringValue\":");
+			BUF_LIT(b, ",\"value\":{\"stringValue\":");
 			buf_json_str(b, a->s);
-			buf_str(b, "}}");
+			BUF_LIT(b, "}}");
 		}
 	}
-	buf_fmt(b, "],\"status\":{\"code\":%d}}", sp->error ? 2 : 0);
+	BUF_LIT(b, "],\"status\":{\"code\":");
+	buf_put(b, sp->error ? "2" : "0", 1);
+	BUF_LIT(b, "}}");
 }
 
 static void encode_batch(struct buf *b, const struct tw_span *spans, size_t n)
@@ -328,13 +355,23 @@ static int wait_fd(int fd, short events)
 	return r == 1 ? 0 : -1;
 }
 
-/* One POST; true on a 2xx answer. Blocking with timeouts: this runs on the exporter thread. */
-static bool post_once(const char *body, size_t len)
+/* The collector connection, kept open between batches (exporter thread only): a connection per
+ * batch costs a handshake on both sides, which at hundreds of batches a second is most of the
+ * exporter's time. -1 when closed. */
+static int conn_fd = -1;
+
+static void conn_close(void)
+{
+	if (conn_fd >= 0)
+		close(conn_fd);
+	conn_fd = -1;
+}
+
+static bool conn_open(void)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
 	if (getaddrinfo(ex.host, ex.port, &hints, &ai) != 0)
 		return false;
-	bool ok = false;
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		goto out_free;
@@ -345,41 +382,102 @@ static bool post_once(const char *body, size_t len)
 	socklen_t sl = sizeof(soerr);
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr)
 		goto out_close;
-	char head[1024];
-	int hn = snprintf(head, sizeof(head),
-			  "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n"
-			  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-			  ex.path, ex.host, ex.port, len);
-	const char *parts[2] = {head, body};
-	size_t sizes[2] = {(size_t)hn, len};
-	for (int i = 0; i < 2; i++) {
-		size_t off = 0;
-		while (off < sizes[i]) {
-			ssize_t w = send(fd, parts[i] + off, sizes[i] - off, MSG_NOSIGNAL);
-			if (w < 0 && errno == EAGAIN && wait_fd(fd, POLLOUT) == 0)
-				continue;
-			if (w <= 0)
-				goto out_close;
-			off += (size_t)w;
-		}
-	}
-	char resp[64];
-	size_t got = 0;
-	while (got < 12) {
-		if (wait_fd(fd, POLLIN) < 0)
-			goto out_close;
-		ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
-		if (r <= 0)
-			goto out_close;
-		got += (size_t)r;
-	}
-	resp[got] = '\0';
-	ok = strncmp(resp, "HTTP/1.", 7) == 0 && resp[9] == '2';
+	/* Each request is a small head then a large body: without this, the body's last partial
+	 * segment waits for the collector's delayed ACK (40 ms) on a kept connection. */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conn_fd = fd;
+	freeaddrinfo(ai);
+	return true;
 out_close:
 	close(fd);
 out_free:
 	freeaddrinfo(ai);
+	return false;
+}
+
+/* Read one response head and skip its body. True on 2xx; *keep says whether the connection
+ * may carry the next request (a Content-Length body and no "Connection: close"). */
+static bool read_response(bool *keep)
+{
+	char resp[2048];
+	size_t got = 0;
+	char *end = NULL;
+	*keep = false;
+	while (!end) {
+		if (got == sizeof(resp) - 1 || wait_fd(conn_fd, POLLIN) < 0)
+			return false;
+		ssize_t r = recv(conn_fd, resp + got, sizeof(resp) - 1 - got, 0);
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+		resp[got] = '\0';
+		end = strstr(resp, "\r\n\r\n");
+	}
+	bool ok = got >= 12 && strncmp(resp, "HTTP/1.", 7) == 0 && resp[9] == '2';
+	*end = '\0';
+	const char *cl = strcasestr(resp, "\r\ncontent-length:");
+	if (!cl || strcasestr(resp, "\r\nconnection: close") || strncmp(resp, "HTTP/1.0", 8) == 0)
+		return ok;
+	unsigned long long body = strtoull(cl + 17, NULL, 10);
+	size_t have = got - (size_t)(end + 4 - resp);
+	/* Bounded: a collector's answer to an export is small; a big one is not worth keeping. */
+	if (body > (1u << 20))
+		return ok;
+	while (have < body) {
+		char skip[4096];
+		if (wait_fd(conn_fd, POLLIN) < 0)
+			return ok;
+		ssize_t r = recv(conn_fd, skip, sizeof(skip), 0);
+		if (r <= 0)
+			return ok;
+		have += (size_t)r;
+	}
+	*keep = have == body;
 	return ok;
+}
+
+/* One POST; true on a 2xx answer. Blocking with timeouts: this runs on the exporter thread.
+ * Reuses the kept connection; when the collector closed it meanwhile, reconnects once. */
+static bool post_once(const char *body, size_t len)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool reused = conn_fd >= 0;
+		if (!reused && !conn_open())
+			return false;
+		char head[1024];
+		int hn = snprintf(head, sizeof(head),
+				  "POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n"
+				  "Content-Length: %zu\r\n\r\n",
+				  ex.path, ex.host, ex.port, len);
+		const char *parts[2] = {head, body};
+		size_t sizes[2] = {(size_t)hn, len};
+		bool sent = true;
+		for (int i = 0; i < 2 && sent; i++) {
+			size_t off = 0;
+			while (off < sizes[i]) {
+				ssize_t w = send(conn_fd, parts[i] + off, sizes[i] - off,
+						 MSG_NOSIGNAL);
+				if (w < 0 && errno == EAGAIN && wait_fd(conn_fd, POLLOUT) == 0)
+					continue;
+				if (w <= 0) {
+					sent = false;
+					break;
+				}
+				off += (size_t)w;
+			}
+		}
+		bool keep = false;
+		bool ok = sent && read_response(&keep);
+		if (!keep || !ok)
+			conn_close();
+		if (ok)
+			return true;
+		if (!reused)
+			return false;
+		/* A kept connection the collector had closed: try once on a fresh one. */
+	}
+	return false;
 }
 
 static void send_batch(struct buf *b, const struct tw_span *spans, size_t n)
@@ -438,6 +536,10 @@ static size_t drain_all(struct buf *b, struct tw_span *batch)
 	return moved + n;
 }
 
+enum { SPAN_BUSY_SPANS = 64 };
+#define SPAN_TICK_BUSY_NS (2 * 1000 * 1000L)
+#define SPAN_TICK_IDLE_NS (200 * 1000 * 1000L)
+
 static void *exporter_main(void *arg)
 {
 	(void)arg;
@@ -448,18 +550,20 @@ static void *exporter_main(void *arg)
 		uint64_t req = ex.flush_req;
 		bool stop = ex.stop;
 		pthread_mutex_unlock(&ex.lock);
-		/* A drain that filled a batch means the rings fill faster than the 200 ms tick
-		 * empties them (1024 slots are 10 ms of a busy worker): drain again at once. */
-		bool busy = drain_all(&b, batch) >= TW_SPAN_BATCH_MAX;
+		/* The tick adapts to the load: a ring holds 4096 spans, about 40 ms of a busy
+		 * worker, so while drains find work they come every few ms; an idle server is
+		 * drained every 200 ms, which batches its few spans. */
+		size_t moved = drain_all(&b, batch);
+		long tick_ns = moved >= SPAN_BUSY_SPANS ? SPAN_TICK_BUSY_NS : SPAN_TICK_IDLE_NS;
 		pthread_mutex_lock(&ex.lock);
 		ex.flush_done = req;
 		pthread_cond_broadcast(&ex.flushed);
 		if (stop)
 			break;
-		if (ex.flush_req == req && !ex.stop && !busy) {
+		if (ex.flush_req == req && !ex.stop) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 200 * 1000 * 1000;
+			ts.tv_nsec += tick_ns;
 			if (ts.tv_nsec >= 1000000000) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000;
@@ -468,6 +572,7 @@ static void *exporter_main(void *arg)
 		}
 	}
 	pthread_mutex_unlock(&ex.lock);
+	conn_close();
 	free(batch);
 	free(b.p);
 	return NULL;

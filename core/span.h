@@ -31,7 +31,7 @@
 #define TW_SPAN_STR_BYTES 64 /* attribute strings are ids, names, routes: cut beyond this */
 #endif
 #ifndef TW_SPAN_RING_SLOTS
-#define TW_SPAN_RING_SLOTS 1024 /* per thread, a power of two; ~700 KiB; drained every 200 ms */
+#define TW_SPAN_RING_SLOTS 4096 /* per thread, a power of two; ~2.8 MiB; 40 ms of a busy worker */
 #endif
 #ifndef TW_SPAN_THREADS_MAX
 #define TW_SPAN_THREADS_MAX 512 /* workers plus helper threads */
