@@ -85,7 +85,8 @@ while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
-PIDS="$PIDS $!"
+SINK_PID=$!
+PIDS="$PIDS $SINK_PID"
 
 start_server() { # name port [env...]
 	name=$1 port=$2; shift 2
@@ -105,11 +106,24 @@ P_ON=$(free_port)
 start_server off "$P_OFF"
 start_server on "$P_ON" TENSOR_WASM_OTLP_ENDPOINT="http://127.0.0.1:$SINK" \
 	TENSOR_WASM_TRACE_SAMPLE_RATIO=1
+ON_PID=$(echo $PIDS | awk '{print $NF}')
+
+# CPU ticks (user + system) of the receiver and of the "on" server's exporter thread: the
+# receiver shares this machine only because the bench has no other one, so its cost is
+# reported beside the figure.
+ticks() { awk '{print $14 + $15}' "$1" 2>/dev/null || echo 0; }
+exporter_ticks() {
+	t=0
+	for d in /proc/"$ON_PID"/task/*; do
+		[ "$(cat "$d/comm" 2>/dev/null)" = tw-span-export ] && t=$(ticks "$d/stat")
+	done
+	echo "$t"
+}
 ID_OFF=$(sed -n 's/^preloaded add as //p' "$DATA/off.stdout")
 ID_ON=$(sed -n 's/^preloaded add as //p' "$DATA/on.stdout")
 [ -n "$ID_OFF" ] && [ -n "$ID_ON" ] || { echo "no preloaded id" >&2; exit 1; }
 
-one() { # name port id -> "rps p50 p99 non2xx"
+one() { # name port id -> "rps p50 p99 non2xx" (the caller appends receiver/exporter ticks)
 	TW_FUNCTION_ID=$3 wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency \
 		-s bench/api_invoke.lua "http://127.0.0.1:$2" >"$DATA/wrk.txt"
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$DATA/wrk.txt")
@@ -128,8 +142,11 @@ r=0
 while [ $r -lt "$ROUNDS" ]; do
 	if [ $((r % 2)) -eq 0 ]; then order="off on"; else order="on off"; fi
 	for name in $order; do
+		s0=$(ticks /proc/"$SINK_PID"/stat) e0=$(exporter_ticks)
 		if [ "$name" = off ]; then res=$(one off "$P_OFF" "$ID_OFF")
 		else res=$(one on "$P_ON" "$ID_ON"); fi
+		s1=$(ticks /proc/"$SINK_PID"/stat) e1=$(exporter_ticks)
+		res="$res $((s1 - s0)) $((e1 - e0))"
 		echo "$r $name $res" >>"$DATA/rounds.txt"
 		echo "round $r $name: $res" >&2
 	done
@@ -149,6 +166,9 @@ def m(series):
 off = [float(r[2]) for r in rounds if r[1] == "off"]
 on = [float(r[2]) for r in rounds if r[1] == "on"]
 mo, mn = statistics.median(off), statistics.median(on)
+hz, dur = 100.0, float(sys.argv[4])
+sink_cpu = statistics.median(float(r[6]) / hz / dur for r in rounds if r[1] == "on")
+exp_cpu = statistics.median(float(r[7]) / hz / dur for r in rounds if r[1] == "on")
 exported = m("tensor_wasm_trace_spans_exported_total")
 dropped = {k: m('tensor_wasm_trace_spans_dropped_total{reason="%s"}' % k)
            for k in ("ring_full", "export_failed", "out_of_memory")}
@@ -157,8 +177,11 @@ print("test trace/invoke_add/export_on ... bench: %10.0f req/s (median of %d)" %
 print("test trace/export_overhead ... ratio: %.3f (%.1f%% lower with export)" %
       (mn / mo, 100 * (1 - mn / mo)))
 print("test trace/spans ... exported %d, dropped %s" % (exported, dropped))
+print("test trace/cpu ... exporter thread %.1f%% of a core, local receiver %.1f%% of a core "
+      "(medians over the export-on rounds; the machine has 2)" % (100 * exp_cpu, 100 * sink_cpu))
 json.dump({"duration_s": float(sys.argv[4]), "connections": int(sys.argv[5]),
            "workers": int(sys.argv[6]), "rounds": rounds, "median_off_rps": mo,
            "median_on_rps": mn, "ratio": mn / mo, "spans_exported": exported,
-           "spans_dropped": dropped}, open(sys.argv[3], "w"), indent=1)
+           "spans_dropped": dropped, "exporter_core_share": exp_cpu,
+           "receiver_core_share": sink_cpu}, open(sys.argv[3], "w"), indent=1)
 PY
