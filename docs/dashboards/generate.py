@@ -311,6 +311,16 @@ def overview():
              ("sum(tensor_wasm_backpressure_permits_available)", "available")], w=24, h=6,
             unit="short")
 
+    b.row("Trace export")
+    b.panel("timeseries", "Spans exported and dropped/s",
+            "What the OTLP exporter sent, and what it dropped by reason: ring_full means it "
+            "fell behind (lower TENSOR_WASM_TRACE_SAMPLE_RATIO), export_failed that the "
+            "collector refused or was unreachable. All zero when no endpoint is configured.",
+            [("sum(rate(tensor_wasm_trace_spans_exported_total[$__rate_interval]))",
+              "exported"),
+             (zero("sum by (reason) (rate(tensor_wasm_trace_spans_dropped_total"
+                   "[$__rate_interval]))"), "dropped {{reason}}")], w=24, h=6, unit="ops")
+
     b.row("Error budget burn rate (1 = spending exactly the budget)")
     burn_lines = {"custom": {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 0,
                              "showPoints": "never", "spanNulls": False,
@@ -439,6 +449,17 @@ def gpu():
             "success / (success + fallback); NaN while no offload was decided.",
             [("%s / (%s + %s)" % (succ, succ, fall), "success ratio")], w=12,
             unit="percentunit", min_=0, max_=1)
+
+    b.row("Guest CUDA calls (wasi_cuda)")
+    b.panel("timeseries", "wasi_cuda calls/s by result",
+            "Calls of the guest CUDA ABI by their status: quota_exceeded are tenant quota "
+            "denials, launch_failed kernel errors, not_available calls on a server without a GPU.",
+            [(zero("sum by (result) (rate(tensor_wasm_wasi_cuda_calls_total"
+                   "[$__rate_interval]))"), "{{result}}")], w=12, unit="ops")
+    b.panel("timeseries", "wasi_cuda errors/s by function",
+            "Calls that returned an error code, by function.",
+            [(zero("sum by (function) (rate(tensor_wasm_wasi_cuda_calls_total{result!=\"ok\"}"
+                   "[$__rate_interval]))"), "{{function}}")], w=12, unit="ops")
 
     b.row("Memory and back-pressure")
     b.panel("timeseries", "GPU memory by tenant", "tensor_wasm_gpu_memory_bytes_per_tenant.",

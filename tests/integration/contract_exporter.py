@@ -37,7 +37,7 @@ VALUES = {"route": "/healthz", "method": "GET", "status": "200", "tenant": "0", 
           "reason": "tenant_scope_denied", "kind": "unreachable", "blueprint": "saxpy_f32",
           "device": "0", "name": "stand-in device", "compute_capability": "9.0", "version": "0.1.0",
           "git_sha": "0000000", "compiler": "clang 14", "profile": "release",
-          "target": "x86_64-linux-gnu"}
+          "target": "x86_64-linux-gnu", "function": "launch", "result": "not_available"}
 
 
 def _labels(d):
