@@ -3,15 +3,18 @@
  * (gpu/gpu_bind.h) driven through real guests built by the build (build/guests/NAME.wasm;
  * tests run from the repository root): slots are visible to the start function, stay per
  * instance, are checked at instantiation, and the binding's nine functions link and answer
- * NotAvailable without a GPU.
+ * NotAvailable without a GPU; the GPU layer's metric feeds that need no device.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/limits.h"
+#include "gpu/gpu_admit.h"
 #include "gpu/gpu_bind.h"
 #include "gpu/gpu_driver.h"
+#include "metrics/met_tw.h"
 #include "wasm/twm.h"
 
 static struct twm_module *load_guest(const char *name)
@@ -169,4 +172,49 @@ Test(wasi_cuda_binding, health_json)
 	char tiny[8];
 	cr_assert_eq(gpu_health_json(tiny, sizeof(tiny)), 2, "cut: an empty object");
 	cr_assert_str_eq(tiny, "{}");
+}
+
+/* The GPU layer's metric feeds that work without a device: quota charges move the per-tenant
+ * gauge, and the collector gpu_metrics_attach registers refreshes the permit and memory gauges
+ * at every scrape. */
+static double scrape_value(const char *series)
+{
+	struct met_buf b = {0};
+	cr_assert_eq(met_tw_expose(MET_FORMAT_TEXT, &b), TW_ERR_OK);
+	char want[256];
+	snprintf(want, sizeof(want), "\n%s ", series);
+	const char *p = strstr(b.data, want);
+	cr_assert(p, "no %s", series);
+	double v = strtod(p + strlen(want), NULL);
+	met_buf_free(&b);
+	return v;
+}
+
+Test(gpu_metrics, quota_and_collector_feed_the_families)
+{
+	static const struct met_http_route routes[] = {{"GET", "/healthz"}};
+	struct met_tw_config mc = {.workers = 1, .routes = routes, .nroutes = 1};
+	cr_assert_eq(met_tw_init(&mc), TW_ERR_OK);
+	gpu_admit_init(8, 1 << 20);
+	gpu_metrics_attach();
+	cr_assert_eq(scrape_value("tensor_wasm_backpressure_permits_available"), 8);
+	cr_assert_eq(scrape_value("tensor_wasm_backpressure_permits_used"), 0);
+	cr_assert_eq(gpu_permit_try_acquire(0, 0), TW_ERR_OK);
+	cr_assert_eq(scrape_value("tensor_wasm_backpressure_permits_used"), 1);
+	cr_assert_eq(scrape_value("tensor_wasm_backpressure_permits_available"), 7);
+	gpu_permit_release(0, false);
+
+	cr_assert_eq(gpu_quota_charge(5, 4096), TW_ERR_OK);
+	cr_assert_eq(scrape_value("tensor_wasm_gpu_memory_bytes_per_tenant{tenant_id=\"5\"}"), 4096);
+	cr_assert_eq(scrape_value("tensor_wasm_gpu_memory_used_bytes"), 4096);
+	cr_assert_eq(gpu_quota_charge(5, 1 << 20), TW_ERR_GPU_QUOTA, "over the tenant's cap");
+	cr_assert_eq(scrape_value("tensor_wasm_gpu_memory_bytes_per_tenant{tenant_id=\"5\"}"), 4096,
+		     "a refused charge moves nothing");
+	gpu_quota_release(5, 4096);
+	cr_assert_eq(scrape_value("tensor_wasm_gpu_memory_bytes_per_tenant{tenant_id=\"5\"}"), 0);
+	cr_assert_eq(scrape_value("tensor_wasm_gpu_memory_used_bytes"), 0);
+	if (!gpu_available())
+		cr_assert_eq(scrape_value("tensor_wasm_gpu_devices"), 0);
+	met_tw_fini();
+	gpu_admit_init(TW_GPU_PERMITS, TW_GPU_TENANT_MEM_BYTES);
 }
