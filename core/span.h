@@ -3,9 +3,11 @@
  *
  * Each thread that records spans owns a single-producer ring of finished spans, taken on its
  * first span (one allocation per thread, at start-up in practice) and registered in a fixed
- * table. One exporter thread drains every ring, batches spans and sends them as OTLP/HTTP with
- * the protobuf-JSON encoding (POST <endpoint>/v1/traces). A full ring or a full exporter drops
- * spans and counts them; a worker never waits for the exporter.
+ * table. One exporter thread drains every ring (every 2 ms while there is work, every 200 ms
+ * when idle), batches spans and sends them as OTLP/HTTP with the protobuf-JSON encoding
+ * (POST <endpoint>/v1/traces) over one kept-alive connection. A full ring or a batch the
+ * collector refuses drops spans and counts them by reason (tw_spans_stats, exposed as
+ * tensor_wasm_trace_spans_dropped_total{reason}); a worker never waits for the exporter.
  *
  * Span names and their attributes are a public contract (docs/OBSERVABILITY.md). A required
  * attribute whose value is unknown is recorded as "unknown", never left out.
