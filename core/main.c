@@ -25,6 +25,7 @@
 #include "http/http_metrics.h"
 #include "http/http_testroutes.h"
 #include "jit/jit_cli.h"
+#include "jit/jit_offload.h"
 #include "wasm/twm_cli.h"
 
 struct subcommand {
@@ -36,15 +37,17 @@ struct subcommand {
 
 static int cmd_version(int argc, char **argv);
 static int cmd_serve(int argc, char **argv);
+static int cmd_run(int argc, char **argv);
 
 static const struct subcommand commands[] = {
 	{"serve", "[options]", "serve functions over HTTP until SIGINT/SIGTERM", cmd_serve},
 	{"run", "FILE.wasm [ARGS...]", "run a module's _start with WASI, or --invoke an export",
-	 twm_cli_run},
+	 cmd_run},
 	{"deploy", "FILE.wasm --name N", "deploy a module to a server", http_api_cli_deploy},
 	{"invoke", "ID [--export E] [ARGS..]", "invoke a deployed function", http_api_cli_invoke},
 	{"jobs", "ID", "show an async job", http_api_cli_jobs},
-	{"jit", "list|emit|selftest", "inspect blueprints, print their PTX, verify the GPU",
+	{"jit", "list|emit|selftest|analyze",
+	 "inspect blueprints and loops, print their PTX, verify the GPU",
 	 jit_cli_main},
 	{"version", "", "print version and build information", cmd_version},
 };
@@ -59,6 +62,13 @@ static int cmd_version(int argc, char **argv)
 	printf("build mode: %s\n", TW_BUILD_MODE);
 	printf("gpu: %s\n", gpu_status_line());
 	return 0;
+}
+
+/* run: the engine's CLI with the JIT's loop offload plugged in. */
+static int cmd_run(int argc, char **argv)
+{
+	twm_cli_set_ext(jit_offload_cli_ext());
+	return twm_cli_run(argc, argv);
 }
 
 /* serve: the HTTP server on a worker group; runs until SIGINT or SIGTERM, then drains. */
