@@ -7,11 +7,13 @@
  */
 #include "jit/jit_offload.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
 #include "core/limits.h"
+#include "core/log.h"
 #include "core/options.h"
 #include "gpu/gpu_driver.h"
 #include "jit/jit_cache.h"
@@ -76,7 +78,12 @@ enum tw_err jit_offload_new(const struct jit_plan *plan, const struct jit_offloa
 	o->mode = cfg->mode;
 	o->min_elements = cfg->min_elements;
 	if (o->mode == JIT_OFFLOAD_AUTO || o->mode == JIT_OFFLOAD_GPU) {
+		uint8_t level = atomic_load(&tw_log_levels[TW_LOG_GPU]);
+		if (cfg->quiet_probe && level == TW_LOG_INFO)
+			atomic_store(&tw_log_levels[TW_LOG_GPU], (uint8_t)TW_LOG_WARN);
 		o->gpu = gpu_init() == TW_ERR_OK && gpu_available();
+		if (cfg->quiet_probe && level == TW_LOG_INFO)
+			atomic_store(&tw_log_levels[TW_LOG_GPU], level);
 		if (o->gpu && jit_cache_create(&o->cache, 0) != TW_ERR_OK)
 			o->gpu = false;
 		if (!o->gpu && o->mode == JIT_OFFLOAD_AUTO)
@@ -400,7 +407,8 @@ static enum tw_err cli_loaded(const struct twm_module *m, const struct tw_config
 	if (!cs)
 		return TW_ERR_NOMEM;
 	cs->report = cfg->offload_report;
-	struct jit_offload_config oc = {.mode = mode, .min_elements = cfg->offload_min_elements};
+	struct jit_offload_config oc = {
+	    .mode = mode, .min_elements = cfg->offload_min_elements, .quiet_probe = true};
 	enum tw_err e = jit_analyze_module(m, &cs->plan);
 	if (e == TW_ERR_OK)
 		e = jit_offload_new(cs->plan, &oc, &cs->off);

@@ -71,6 +71,8 @@ struct jit_offload_config {
 	enum jit_offload_mode mode;
 	uint64_t min_elements; /* 0 = the mode's default (host: TW_OFFLOAD_HOST_MIN_ELEMENTS;
 				* auto: the cost model; gpu: none) */
+	bool quiet_probe;      /* probe the GPU without its INFO log line (`run`: stderr
+				* belongs to the guest) */
 };
 
 struct jit_offload;
