@@ -65,7 +65,8 @@ struct jit_offload {
 	uint64_t min_elements;
 	bool gpu;                   /* a GPU was found */
 	struct jit_cache *cache;    /* GPU kernels; NULL without a GPU */
-	struct jit_offload_stats stats;
+	/* counters: one struct may serve instances on every worker (serve), so relaxed atomics */
+	_Atomic uint64_t entries, success, elements, fallback[JIT_FB__COUNT];
 };
 
 enum tw_err jit_offload_new(const struct jit_plan *plan, const struct jit_offload_config *cfg,
@@ -111,7 +112,16 @@ enum jit_offload_mode jit_offload_effective_mode(const struct jit_offload *o)
 
 void jit_offload_get_stats(const struct jit_offload *o, struct jit_offload_stats *out)
 {
-	*out = o->stats;
+	out->entries = atomic_load_explicit(&o->entries, memory_order_relaxed);
+	out->success = atomic_load_explicit(&o->success, memory_order_relaxed);
+	out->elements = atomic_load_explicit(&o->elements, memory_order_relaxed);
+	for (unsigned i = 0; i < JIT_FB__COUNT; i++)
+		out->fallback[i] = atomic_load_explicit(&o->fallback[i], memory_order_relaxed);
+}
+
+static void count(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
 static uint64_t wmask(unsigned width)
@@ -338,7 +348,7 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 		locals[m->reduce_local] = acc & type_mask(bp->out_type);
 	for (unsigned i = 0; i < m->ntemps; i++)
 		locals[m->temps[i].local] = tvals[i];
-	o->stats.elements += n;
+	count(&o->elements, n);
 	return true;
 }
 
@@ -348,31 +358,34 @@ static enum twm_hook_action hook(const struct twm_loop_site *site, void *env)
 	const struct jit_loop_match *m = jit_plan_find(o->plan, site->func_index, site->loop_offset);
 	if (!m)
 		return TWM_HOOK_RUN_LOOP;
-	o->stats.entries++;
+	count(&o->entries, 1);
 	enum jit_fallback why = JIT_FB_LAUNCH_ERROR;
 	if (site->mem && run_match(o, m, site, &why)) {
-		o->stats.success++;
+		count(&o->success, 1);
 		met_offload_success();
 		return TWM_HOOK_LOOP_DONE;
 	}
 	if (!site->mem)
 		why = JIT_FB_OUT_OF_BOUNDS;
-	o->stats.fallback[why]++;
+	count(&o->fallback[why], 1);
 	met_offload_fallback(fallback_met[why]);
 	return TWM_HOOK_RUN_LOOP;
 }
 
 void jit_offload_attach(struct jit_offload *o, struct twm_instance *inst)
 {
-	if (o->mode == JIT_OFFLOAD_OFF || jit_plan_matched(o->plan) == 0)
+	if (o->mode == JIT_OFFLOAD_OFF || jit_plan_matched(o->plan) == 0) {
+		twm_instance_set_loop_hook(inst, NULL);
 		return;
+	}
 	struct twm_loop_hook h = {hook, o};
 	twm_instance_set_loop_hook(inst, &h);
 }
 
 void jit_offload_print_stats(const struct jit_offload *o, FILE *out)
 {
-	const struct jit_offload_stats *s = &o->stats;
+	struct jit_offload_stats st, *s = &st;
+	jit_offload_get_stats(o, &st);
 	fprintf(out,
 		"offload: mode=%s loops=%zu matched=%zu entries=%llu success=%llu elements=%llu",
 		jit_offload_mode_str(o->mode), jit_plan_count(o->plan), jit_plan_matched(o->plan),

@@ -14,7 +14,8 @@
  * without a GPU every matched loop falls back with reason no_gpu), auto (the GPU when present
  * and the cost model says it pays; without a GPU it behaves exactly like off and counts nothing).
  *
- * A struct jit_offload belongs to one instance's thread; the plan it borrows is shared.
+ * A struct jit_offload and the plan it borrows may serve instances on every thread at once:
+ * its only mutable state is relaxed atomic counters (and the GPU kernel cache, which locks).
  */
 #ifndef TW_JIT_JIT_OFFLOAD_H
 #define TW_JIT_JIT_OFFLOAD_H
@@ -86,8 +87,9 @@ void jit_offload_free(struct jit_offload *o);
 /* The mode in effect (auto without a GPU is off). */
 enum jit_offload_mode jit_offload_effective_mode(const struct jit_offload *o);
 
-/* Install the loop hook on `inst` (an instance of the plan's module; borrowed) when the
- * effective mode is not off and the plan matched some loop. Instance's thread. */
+/* Install the loop hook on `inst` (an instance of the plan's module; borrowed; `o` must
+ * outlive its use) when the effective mode is not off and the plan matched some loop, else
+ * clear it. Instance's thread. */
 void jit_offload_attach(struct jit_offload *o, struct twm_instance *inst);
 
 void jit_offload_get_stats(const struct jit_offload *o, struct jit_offload_stats *out);

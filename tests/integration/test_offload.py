@@ -98,5 +98,46 @@ class Offload(unittest.TestCase):
             self.assertEqual(off.stdout, gpu.stdout)
 
 
+class ServeOffload(unittest.TestCase):
+    """serve: --offload per server, `offload` per function at deploy, counters on /metrics."""
+
+    def test_per_function_override_and_metrics(self):
+        from test_api import Server
+        s = Server("--offload=off", "--offload-min-elements=1")
+        try:
+            with open(CORPUS, "rb") as f:
+                wasm = f.read()
+            st, doc, _ = s.json("POST", "/functions?name=c&offload=host", wasm,
+                                {"Content-Type": "application/wasm"})
+            self.assertEqual(st, 201, doc)
+            host_id = doc["id"]
+            st, doc, _ = s.json("POST", "/functions?name=d", wasm,
+                                {"Content-Type": "application/wasm"})
+            self.assertEqual(st, 201, doc)
+            off_id = doc["id"]
+            st, doc, _ = s.json("POST", "/functions?name=e&offload=fast", wasm,
+                                {"Content-Type": "application/wasm"})
+            self.assertEqual(st, 400, doc)
+            import base64
+            st, doc, _ = s.json("POST", "/functions", {
+                "name": "j", "offload": "host", "wasm_b64": base64.b64encode(wasm).decode()})
+            self.assertEqual(st, 201, doc)
+            results = {}
+            for fid in (host_id, off_id):
+                st, doc, _ = s.json("POST", "/functions/%s/invoke" % fid,
+                                    {"export": "sum_i32", "args": [4096, 1000]})
+                self.assertEqual(st, 200, doc)
+                results[fid] = doc
+            self.assertEqual(results[host_id]["result"], results[off_id]["result"])
+            st, _, body = s.request("GET", "/metrics")
+            self.assertEqual(st, 200)
+            text = body.decode()
+            m = re.search(r"^tensor_wasm_offload_success_total (\d+)", text, re.M)
+            self.assertIsNotNone(m, text[:2000])
+            self.assertEqual(int(m.group(1)), 1)
+        finally:
+            s.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
