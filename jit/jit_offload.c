@@ -333,7 +333,7 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 			met_kernel_latency(tw_now_ns() - t0);
 		}
 	} else {
-		e = jit_host_run(bp, &args);
+		e = jit_host_run_blocks(bp, &args);
 	}
 	if (e != TW_ERR_OK) {
 		*why = e == TW_ERR_WASM_TRAP ? JIT_FB_MAY_TRAP
