@@ -155,8 +155,10 @@ static void skip_imm(struct rd *r, uint8_t op)
 		r->bad = true;
 		break;
 	default:
-		if (op >= 0x28 && op <= 0x3e) { /* memarg */
-			rd_leb(r, false, 32);
+		if (op >= 0x28 && op <= 0x3e) { /* memarg; bit 6 of the alignment: a memory index */
+			uint64_t align = rd_leb(r, false, 32);
+			if (align & 0x40)
+				rd_leb(r, false, 32);
 			rd_leb(r, false, 32);
 		}
 		break;
@@ -491,7 +493,10 @@ static bool exec_body(struct sx *s, struct rd *r, size_t end)
 			break;
 		}
 		if (op >= 0x28 && op <= 0x3e) {
-			rd_leb(r, false, 32); /* alignment: a hint */
+			uint64_t align = rd_leb(r, false, 32); /* a hint, but bit 6 names a memory */
+			if (align & 0x40)
+				return reject(s, JIT_REJ_UNSUPPORTED_OP, "access to memory %u",
+					      (unsigned)rd_leb(r, false, 32));
 			uint32_t off = (uint32_t)rd_leb(r, false, 32);
 			static const uint8_t mt[4] = {JIT_I32, JIT_I64, JIT_F32, JIT_F64};
 			if ((op >= 0x2c && op <= 0x35) || op >= 0x3a)
@@ -1253,6 +1258,7 @@ void jit_loops_release(struct jit_loop *loops, size_t n)
 /* ---- plans ------------------------------------------------------------------------------ */
 
 struct jit_plan {
+	const struct twm_module *module; /* borrowed; identity only */
 	size_t n, matched;
 	struct jit_loop *loops;  /* by (function, offset) */
 	size_t *match_idx;       /* indices of matched loops, same order */
@@ -1263,6 +1269,7 @@ enum tw_err jit_analyze_module(const struct twm_module *m, struct jit_plan **out
 	struct jit_plan *p = calloc(1, sizeof(*p));
 	if (!p)
 		return TW_ERR_NOMEM;
+	p->module = m;
 	size_t cap = 0;
 	uint32_t nimp, nf = twm_module_func_count(m, &nimp);
 	for (uint32_t f = nimp; f < nf; f++) {
@@ -1308,6 +1315,11 @@ void jit_plan_free(struct jit_plan *p)
 	free(p->loops);
 	free(p->match_idx);
 	free(p);
+}
+
+const struct twm_module *jit_plan_module(const struct jit_plan *p)
+{
+	return p->module;
 }
 
 size_t jit_plan_count(const struct jit_plan *p)

@@ -160,6 +160,10 @@ void jit_loops_release(struct jit_loop *loops, size_t n);
 
 void jit_plan_free(struct jit_plan *p);
 
+/* The module the plan was built from (identity only: loops of other modules reach a hook when a
+ * guest calls into another instance, and must not be looked up in this plan). */
+const struct twm_module *jit_plan_module(const struct jit_plan *p);
+
 /* Loops in the plan, in (function, offset) order, and loop i. */
 size_t jit_plan_count(const struct jit_plan *p);
 const struct jit_loop *jit_plan_loop(const struct jit_plan *p, size_t i);

@@ -355,6 +355,8 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 static enum twm_hook_action hook(const struct twm_loop_site *site, void *env)
 {
 	struct jit_offload *o = env;
+	if (site->module != jit_plan_module(o->plan))
+		return TWM_HOOK_RUN_LOOP;
 	const struct jit_loop_match *m = jit_plan_find(o->plan, site->func_index, site->loop_offset);
 	if (!m)
 		return TWM_HOOK_RUN_LOOP;
