@@ -201,6 +201,12 @@ struct sx {
 	uint32_t nst;
 	uint32_t ops;
 	uint8_t hasload[TW_JIT_LOOP_NODES_MAX]; /* the value depends on a load */
+	uint32_t firstload[TW_JIT_LOOP_NODES_MAX]; /* first load in depth-first order, or NONE */
+	/* affine forms, memoised per node (values are a DAG: without this, shared operands make
+	 * the walk exponential); valid when aff_gen[v] == curgen */
+	struct jit_aff aff[TW_JIT_LOOP_NODES_MAX];
+	uint32_t aff_gen[TW_JIT_LOOP_NODES_MAX];
+	uint8_t aff_ok[TW_JIT_LOOP_NODES_MAX];
 	enum jit_reject rej;
 	char detail[64];
 	/* classification, per written local index in `written` */
@@ -565,8 +571,10 @@ static void aff_sort(struct jit_aff *a)
 		}
 }
 
-/* The affine form of integer node v, depth-bounded. */
-static bool affine(const struct sx *s, uint32_t v, struct jit_aff *out, unsigned depth)
+static bool affine(struct sx *s, uint32_t v, struct jit_aff *out, unsigned depth);
+
+/* The affine form of integer node v (uncached; see affine()). */
+static bool affine_raw(struct sx *s, uint32_t v, struct jit_aff *out, unsigned depth)
 {
 	const struct sym *n = &s->n[v];
 	memset(out, 0, sizeof(*out));
@@ -631,6 +639,17 @@ static bool affine(const struct sx *s, uint32_t v, struct jit_aff *out, unsigned
 	}
 	aff_sort(out);
 	return true;
+}
+
+/* The affine form of integer node v, memoised per loop. */
+static bool affine(struct sx *s, uint32_t v, struct jit_aff *out, unsigned depth)
+{
+	if (s->aff_gen[v] != s->curgen) {
+		s->aff_ok[v] = affine_raw(s, v, &s->aff[v], depth);
+		s->aff_gen[v] = s->curgen;
+	}
+	*out = s->aff[v];
+	return s->aff_ok[v];
 }
 
 static bool aff_same_terms(const struct jit_aff *a, const struct jit_aff *b)
@@ -791,23 +810,6 @@ static bool same_lane(struct sx *s, uint32_t x, uint32_t y, unsigned j, unsigned
 	}
 }
 
-/* The first load reached from v (depth first), or NONE. */
-static uint32_t first_load(const struct sx *s, uint32_t v, unsigned depth)
-{
-	const struct sym *n = &s->n[v];
-	if (n->kind == SYM_LOAD)
-		return v;
-	if (n->kind != SYM_OP || depth > 64)
-		return NONE;
-	uint32_t r = first_load(s, n->a, depth + 1);
-	if (r == NONE && n->op != JIT_OP_NEG && n->op != JIT_OP_ABS && n->op != JIT_OP_SQRT &&
-	    n->op != JIT_OP_CVT)
-		r = first_load(s, n->b, depth + 1);
-	if (r == NONE && n->op == JIT_OP_SELECT)
-		r = first_load(s, n->c, depth + 1);
-	return r;
-}
-
 static unsigned op_arity(uint8_t op)
 {
 	if (op == JIT_OP_SELECT)
@@ -846,6 +848,25 @@ static bool chain_has(const struct sx *s, uint32_t v, uint32_t k, uint8_t op, un
 static bool classify_and_build(struct sx *s, struct jit_loop_match *m)
 {
 	uint32_t cond = s->stack[0];
+	for (uint32_t i = 0; i < s->nn; i++) {
+		const struct sym *n = &s->n[i];
+		s->hasload[i] = n->kind == SYM_LOAD;
+		s->firstload[i] = n->kind == SYM_LOAD ? i : NONE;
+		if (n->kind == SYM_OP) {
+			unsigned ar = op_arity(n->op);
+			uint32_t f = s->firstload[n->a];
+			if (f == NONE && ar > 1)
+				f = s->firstload[n->b];
+			if (f == NONE && ar > 2)
+				f = s->firstload[n->c];
+			s->firstload[i] = f;
+		}
+		if (n->kind == SYM_OP) {
+			unsigned ar = op_arity(n->op);
+			s->hasload[i] = s->hasload[n->a] || (ar > 1 && s->hasload[n->b]) ||
+					(ar > 2 && s->hasload[n->c]);
+		}
+	}
 	/* 1. the locals the body writes */
 	uint32_t red = NONE;
 	uint32_t red_leaves[LANES_MAX];
@@ -1015,7 +1036,7 @@ static bool classify_and_build(struct sx *s, struct jit_loop_match *m)
 		nlanes = nleaves;
 		out_t = (enum jit_type)s->n[red_leaves[0]].type;
 		for (unsigned j = 0; j < nlanes; j++) {
-			uint32_t fl = first_load(s, red_leaves[j], 0);
+			uint32_t fl = s->firstload[red_leaves[j]];
 			struct jit_aff f;
 			if (fl == NONE || !affine(s, s->n[fl].a, &f, 0))
 				return reject(s, JIT_REJ_LANES, "reduction leaf without a load", 0);
@@ -1028,15 +1049,6 @@ static bool classify_and_build(struct sx *s, struct jit_loop_match *m)
 	if (nlanes > LANES_MAX || nlanes == 0)
 		return reject(s, JIT_REJ_LANES, NULL, 0);
 	m->lanes = (uint8_t)nlanes;
-	for (uint32_t i = 0; i < s->nn; i++) {
-		const struct sym *n = &s->n[i];
-		s->hasload[i] = n->kind == SYM_LOAD;
-		if (n->kind == SYM_OP) {
-			unsigned ar = op_arity(n->op);
-			s->hasload[i] = s->hasload[n->a] || (ar > 1 && s->hasload[n->b]) ||
-					(ar > 2 && s->hasload[n->c]);
-		}
-	}
 	unsigned budget = 4 * TW_JIT_LOOP_NODES_MAX;
 	for (unsigned j = 1; j < nlanes; j++)
 		if (!same_lane(s, lane[0], lane[j], j, &budget))
@@ -1144,6 +1156,7 @@ static void analyse_loop(struct sx *s, const uint8_t *code, size_t len, size_t a
 	if (s->curgen == 0) { /* wrapped: forget every stamp */
 		memset(s->gen, 0, s->nlocals * sizeof(uint32_t));
 		memset(s->gen0, 0, s->nlocals * sizeof(uint32_t));
+		memset(s->aff_gen, 0, sizeof(s->aff_gen));
 		s->curgen = 1;
 	}
 	s->nn = s->sp = s->nwritten = s->nst = s->ops = 0;
