@@ -198,9 +198,10 @@ static size_t build(struct gen *g, uint8_t *out, unsigned lanes, bool reduce, bo
 	const uint8_t *script = g->p + g->i;
 	size_t slen = g->n - g->i;
 	g->len = 0;
-	/* locals: 8 = i (i32), 9 = acc (element type) */
-	emit(g, 2), emit(g, 1), emit(g, 0x7f), emit(g, 1), emit(g, g->t);
+	/* locals: 8 = i (i32), 9 = acc (element type), 10 = count-down (i32, starts at n) */
+	emit(g, 3), emit(g, 1), emit(g, 0x7f), emit(g, 1), emit(g, g->t), emit(g, 1), emit(g, 0x7f);
 	emit(g, 0x41), emit(g, 0), emit(g, 0x21), emit(g, 8);
+	emit(g, 0x20), emit(g, 3), emit(g, 0x21), emit(g, 10);
 	emit(g, 0x03), emit(g, 0x40);
 	for (unsigned l = 0; l < lanes; l++) {
 		size_t pos = 0;
@@ -220,9 +221,20 @@ static size_t build(struct gen *g, uint8_t *out, unsigned lanes, bool reduce, bo
 	emit(g, 0x20), emit(g, 8);
 	emit(g, 0x41), emit_sleb(g, (int64_t)lanes);
 	emit(g, 0x6a);
-	emit(g, 0x22), emit(g, 8);
-	emit(g, 0x20), emit(g, 3);
-	emit(g, exit_kind == 0 ? 0x49 : exit_kind == 1 ? 0x47 : 0x48); /* lt_u, ne, lt_s */
+	if (exit_kind < 3) {
+		emit(g, 0x22), emit(g, 8);
+		emit(g, 0x20), emit(g, 3);
+		emit(g, exit_kind == 0 ? 0x49 : exit_kind == 1 ? 0x47 : 0x48); /* lt_u ne lt_s */
+	} else {
+		/* clang's remainder shape: a second counter runs down to zero */
+		emit(g, 0x21), emit(g, 8);
+		emit(g, 0x20), emit(g, 10);
+		emit(g, 0x41), emit_sleb(g, (int64_t)lanes);
+		emit(g, 0x6b);
+		emit(g, 0x22), emit(g, 10);
+		if (exit_kind == 4) /* > 0, signed, or its mirror 0 < x */
+			emit(g, 0x41), emit(g, 0), emit(g, 0x4a);
+	}
 	emit(g, 0x0d), emit(g, 0);
 	emit(g, 0x0b);
 	emit(g, 0x20), emit(g, 9); /* the accumulator and the counter are the results */
@@ -343,7 +355,7 @@ static void generated(const uint8_t *data, size_t size)
 	unsigned lanes = 1u << ((h0 >> 2) % 3);
 	bool reduce = (h0 >> 4) % 4 == 0;
 	bool skew = (h0 >> 6) == 3;
-	unsigned exit_kind = h1 % 3;
+	unsigned exit_kind = h1 % 5;
 	size_t len = build(&g, wasm, lanes, reduce, skew, exit_kind);
 
 	struct twm_module *m;
