@@ -687,6 +687,7 @@ struct lower {
 	struct jit_blueprint *bp;
 	uint16_t *memo;   /* per node: blueprint index + 1, 0 = not yet */
 	bool temp_mode;   /* inductions become parameters (their last-iteration values) */
+	unsigned lanes;   /* elements per iteration (element expression only) */
 	struct jit_access in[JIT_INPUTS_MAX];
 	uint32_t param_local[JIT_PARAMS_MAX];
 	bool failed;
@@ -715,12 +716,9 @@ static uint16_t lower_node(struct lower *lw, uint32_t v)
 		break;
 	case SYM_LOCAL: {
 		uint32_t l = (uint32_t)n->imm;
-		if (written(s, l)) {
-			if (s->role[l] == ROLE_INDUCTION && !lw->temp_mode)
-				return lower_fail(lw, JIT_REJ_INDUCTION_VALUE, "local %u", l);
-			if (s->role[l] != ROLE_INDUCTION)
-				return lower_fail(lw, JIT_REJ_CARRIED, "local %u", l);
-		}
+		bool ind = written(s, l) && s->role[l] == ROLE_INDUCTION;
+		if (written(s, l) && !ind)
+			return lower_fail(lw, JIT_REJ_CARRIED, "local %u", l);
 		unsigned k;
 		for (k = 0; k < bp->n_params; k++)
 			if (lw->param_local[k] == l)
@@ -734,6 +732,21 @@ static uint16_t lower_node(struct lower *lw, uint32_t v)
 			bp->n_params++;
 		}
 		r = jit_bp_node(bp, JIT_OP_PARAM, n->type, 0, 0, 0, 0, k);
+		if (ind && !lw->temp_mode) {
+			/* in element e = t * lanes + j the induction holds its entry value (the
+			 * parameter) + step * t, with t = e / lanes: the IR's INDEX, wrapping as the
+			 * local does */
+			enum jit_type t = (enum jit_type)n->type;
+			uint64_t m = t == JIT_I32 ? UINT32_MAX : UINT64_MAX;
+			uint16_t i = jit_bp_node(bp, JIT_OP_INDEX, t, 0, 0, 0, 0, 0);
+			if (lw->lanes > 1) {
+				uint16_t u = jit_bp_node(bp, JIT_OP_CONST, t, 0, 0, 0, 0, lw->lanes);
+				i = jit_bp_node(bp, JIT_OP_DIV, t, JIT_F_UNSIGNED, i, u, 0, 0);
+			}
+			uint16_t st = jit_bp_node(bp, JIT_OP_CONST, t, 0, 0, 0, 0, s->step[l] & m);
+			uint16_t mul = jit_bp_node(bp, JIT_OP_MUL, t, 0, i, st, 0, 0);
+			r = jit_bp_node(bp, JIT_OP_ADD, t, 0, r, mul, 0, 0);
+		}
 		break;
 	}
 	case SYM_LOAD: {
@@ -1087,12 +1100,15 @@ static bool classify_and_build(struct sx *s, struct jit_loop_match *m)
 	jit_bp_init(&m->bp, red == NONE ? "loop_map" : "loop_reduce",
 		    red == NONE ? JIT_MAP : JIT_REDUCE, out_t, 0, NULL, 0, NULL);
 	m->bp.reduce_op = red == NONE ? JIT_RED_NONE : red_op;
-	struct lower lw = {.s = s, .bp = &m->bp, .memo = memo};
+	struct lower lw = {.s = s, .bp = &m->bp, .memo = memo, .lanes = nlanes};
 	lower_node(&lw, lane[0]);
 	if (lw.failed)
 		return false;
-	if (m->bp.n_inputs == 0)
-		return reject(s, JIT_REJ_INVALID, "no input array", 0);
+	if (m->bp.n_inputs == 0) { /* out[i] = f(i): the IR wants an input; this one is never read */
+		m->bp.n_inputs = 1;
+		m->bp.in_type[0] = JIT_I32;
+		memset(&lw.in[0], 0, sizeof(lw.in[0]));
+	}
 	for (unsigned k = 0; k < m->bp.n_inputs; k++) {
 		uint64_t d;
 		bool varies;

@@ -49,7 +49,6 @@ struct twm_module;
 	X(CARRIED, "loop-carried dependence through a local")                             \
 	X(REDUCTION, "reduction that is not an integer add/and/or/xor into one local")    \
 	X(LANES, "unrolled lanes that do not compute the same expression")                \
-	X(INDUCTION_VALUE, "stored value depends on the induction variable")              \
 	X(STRAY_LOAD, "load or division outside the element expression")                  \
 	X(LIMITS, "more inputs, parameters or temporaries than a blueprint holds")        \
 	X(INVALID, "blueprint rejected by validation")
@@ -79,7 +78,8 @@ uint64_t jit_aff_eval(const struct jit_aff *a, const uint64_t *locals);
 
 /* An array the blueprint reads or writes: element e of the loop is at linear-memory address
  * (jit_aff_eval(addr) at loop entry) + offset + e * esize, as long as the 32-bit address part
- * does not wrap (dispatch checks it). */
+ * does not wrap (dispatch checks it). esize 0 marks an input the blueprint never reads (the IR
+ * wants at least one; `out[i] = f(i)` and some temporaries have none). */
 struct jit_access {
 	struct jit_aff addr;
 	uint32_t offset;

@@ -94,9 +94,21 @@ Test(jit_analyze, rejections_name_their_reason)
 	static const uint8_t dexit[] = {LOOP(ADDR(0), ADDR(1), 0x28, 2, 0, 0x36, 2, 0, 0x20, 2,
 					     0x41, 1, 0x6a, 0x21, 2, ADDR(1), 0x28, 2, 0, 0x0d, 0)};
 	expect(dexit, sizeof(dexit), JIT_REJ_DATA_EXIT);
-	/* out[i] = i */
-	static const uint8_t ival[] = {LOOP(ADDR(0), 0x20, 2, 0x36, 2, 0, NEXT_LT)};
-	expect(ival, sizeof(ival), JIT_REJ_INDUCTION_VALUE);
+}
+
+Test(jit_analyze, induction_value_becomes_index)
+{
+	/* out[i] = i: the entry value + 1 * INDEX, with an input that is never read */
+	static const uint8_t code[] = {LOOP(ADDR(0), 0x20, 2, 0x36, 2, 0, NEXT_LT)};
+	struct jit_loop l = analyse(code, sizeof(code));
+	cr_assert_eq(l.reject, JIT_REJ_NONE, "%s %s", jit_reject_str(l.reject), l.detail);
+	const struct jit_blueprint *bp = &l.match->bp;
+	bool has_index = false;
+	for (unsigned k = 0; k < bp->n_nodes; k++)
+		has_index |= bp->nodes[k].op == JIT_OP_INDEX;
+	cr_assert(has_index);
+	cr_assert_eq(l.match->in[0].esize, 0);
+	jit_loops_release(&l, 1);
 }
 
 Test(jit_analyze, arbitrary_bytes_never_crash)

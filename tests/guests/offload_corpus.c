@@ -110,6 +110,12 @@ KERNEL("dot_i32") int32_t dot_i32(const int32_t *x, const int32_t *y, int n)
 	return s;
 }
 
+KERNEL("iota_i32") void iota_i32(int32_t *out, int32_t b, int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = 3 * i + b;
+}
+
 /* The caller passes overlapping arrays: matched, but dispatch must refuse the overlap. */
 KERNEL("shift_add") void shift_add(int32_t *out, const int32_t *a, const int32_t *b, int n)
 {
@@ -230,6 +236,8 @@ int main(void)
 		SUM("div_i32", ic, sizeof(ic));
 		lin_i64(la, la, lb, -7, n);
 		SUM("lin_i64", la, sizeof(la));
+		iota_i32(ic, -1000, n);
+		SUM("iota_i32", ic, sizeof(ic));
 		scale_inplace(fa, 0.75f, n);
 		SUM("scale_inplace", fa, sizeof(fa));
 		printf("sum_i32        n=%-5d %d\n", n, sum_i32(ia, n));

@@ -14,7 +14,7 @@ CORPUS = os.path.join(GUESTS, "offload_corpus.wasm")
 TRAP = os.path.join(GUESTS, "offload_trap.wasm")
 
 MATCHED = ["vadd_f32", "saxpy", "vmul_f64", "iarith", "clamp_f32", "clamp_i32", "cvt_i2d",
-           "cvt_f2d", "div_i32", "lin_i64", "scale_inplace", "sum_i32", "xor_i64", "dot_i32",
+           "cvt_f2d", "div_i32", "lin_i64", "iota_i32", "scale_inplace", "sum_i32", "xor_i64", "dot_i32",
            "shift_add"]
 REJECTED = {
     "prefix_sum": "loop-carried dependence through a local",
