@@ -243,6 +243,45 @@
 #define TW_JIT_CACHE_ENTRIES 1024
 #endif
 
+/* Symbolic values one loop iteration may create during offload analysis. A data-parallel loop
+ * body, even unrolled eight times by clang -O2, is a few dozen operations; bigger bodies are not
+ * worth matching and are rejected as too complex. */
+#ifndef TW_JIT_LOOP_NODES_MAX
+#define TW_JIT_LOOP_NODES_MAX 1024
+#endif
+
+/* Operand stack depth the analysis follows inside one loop body (same reasoning). */
+#ifndef TW_JIT_LOOP_STACK_MAX
+#define TW_JIT_LOOP_STACK_MAX 64
+#endif
+
+/* Loops analysed per module; the rest are reported as not analysed. Generated code with more
+ * loops than this is not the data-parallel kind the offloader targets. */
+#ifndef TW_JIT_LOOPS_MAX
+#define TW_JIT_LOOPS_MAX 65536
+#endif
+
+/* Elements below which `--offload=host` leaves a loop to the interpreter: under a few dozen
+ * elements the dispatch checks cost about as much as interpreting (measured in
+ * docs/PERFORMANCE.md). Overridden by --offload-min-elements. */
+#ifndef TW_OFFLOAD_HOST_MIN_ELEMENTS
+#define TW_OFFLOAD_HOST_MIN_ELEMENTS 32
+#endif
+
+/* Cost model for `auto` / `gpu` (ns). A launch plus its synchronisation costs ~20 us on the
+ * driver API; transfers run at ~10 GB/s over PCIe for pageable memory (0.1 ns per byte); the
+ * interpreter spends ~4 ns per wasm instruction of a loop body. A loop goes to the GPU when the
+ * interpreter's estimate exceeds launch + transfers. Figures to re-measure on each GPU host. */
+#ifndef TW_OFFLOAD_GPU_LAUNCH_NS
+#define TW_OFFLOAD_GPU_LAUNCH_NS 20000
+#endif
+#ifndef TW_OFFLOAD_GPU_PS_PER_BYTE
+#define TW_OFFLOAD_GPU_PS_PER_BYTE 100
+#endif
+#ifndef TW_OFFLOAD_INTERP_PS_PER_OP
+#define TW_OFFLOAD_INTERP_PS_PER_OP 4000
+#endif
+
 /* Device allocations one instance may hold through wasi_cuda_alloc. */
 #ifndef TW_GPU_ALLOCS_PER_INSTANCE
 #define TW_GPU_ALLOCS_PER_INSTANCE 256

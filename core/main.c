@@ -26,6 +26,7 @@
 #include "http/http_metrics.h"
 #include "http/http_testroutes.h"
 #include "jit/jit_cli.h"
+#include "jit/jit_offload.h"
 #include "wasm/twm_cli.h"
 
 struct subcommand {
@@ -46,7 +47,8 @@ static const struct subcommand commands[] = {
 	{"deploy", "FILE.wasm --name N", "deploy a module to a server", http_api_cli_deploy},
 	{"invoke", "ID [--export E] [ARGS..]", "invoke a deployed function", http_api_cli_invoke},
 	{"jobs", "ID", "show an async job", http_api_cli_jobs},
-	{"jit", "list|emit|selftest", "inspect blueprints, print their PTX, verify the GPU",
+	{"jit", "list|emit|selftest|analyze",
+	 "inspect blueprints and loops, print their PTX, verify the GPU",
 	 jit_cli_main},
 	{"version", "", "print version and build information", cmd_version},
 };
@@ -67,6 +69,7 @@ static int cmd_version(int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
 	static const struct twm_host_binding *const bindings[] = {&gpu_wasi_cuda_binding};
+	twm_cli_set_ext(jit_offload_cli_ext());
 	return twm_cli_run_with(argc, argv, bindings, 1);
 }
 

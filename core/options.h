@@ -47,6 +47,8 @@ struct tw_config {
 	uint32_t max_memory_pages;  /* per instance */
 	uint64_t fuel_per_slice;
 	char offload[16];           /* auto | off | gpu | host */
+	uint64_t offload_min_elements; /* 0 = the mode's default threshold */
+	bool offload_report;        /* run: print offload counters to stderr at exit */
 	/* client subcommands */
 	char url[256];
 	char token[256];

@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "gpu/gpu_bind.h"
 #include "http/http_api_int.h"
+#include "jit/jit_offload.h"
 #include "http/http_int.h"
 #include "metrics/met_tw.h"
 #include "wasm/twm_wasi.h"
@@ -418,7 +419,11 @@ static enum http_handler_ret h_deploy(struct http_request *req, void *arg)
 	uint8_t *bytes = NULL;
 	size_t nbytes = 0;
 	bool have_name;
+	char offload[16] = "";
+	size_t offload_len = 0;
 	if (str_ieq_prefix(ct, "application/wasm")) {
+		query_get(http_request_query(req), "offload", offload, sizeof(offload),
+			  &offload_len);
 		have_name = query_get(http_request_query(req), "name", name, sizeof(name), &name_len);
 		if (!have_name || !valid_name(name, name_len))
 			return fail(req, 400, TW_ERR_INVALID_NAME,
@@ -439,6 +444,11 @@ static enum http_handler_ret h_deploy(struct http_request *req, void *arg)
 				    "expected {\"name\": ..., \"wasm_b64\": ...}");
 		}
 		json_t *jn = json_object_get(doc, "name"), *jb = json_object_get(doc, "wasm_b64");
+		json_t *jo = json_object_get(doc, "offload");
+		if (json_is_string(jo) && json_string_length(jo) < sizeof(offload))
+			snprintf(offload, sizeof(offload), "%s", json_string_value(jo));
+		else if (jo)
+			snprintf(offload, sizeof(offload), "?");
 		if (!json_is_string(jn) || !valid_name(json_string_value(jn), json_string_length(jn))) {
 			json_decref(doc);
 			return fail(req, 400, TW_ERR_INVALID_NAME,
@@ -462,6 +472,14 @@ static enum http_handler_ret h_deploy(struct http_request *req, void *arg)
 		free(bytes);
 		met_module_rejected(e);
 		return fail(req, status, e == TW_ERR_NOMEM ? TW_ERR_CAPACITY_EXHAUSTED : e, msg);
+	}
+	/* a per-function loop offload mode overrides --offload for this deployment */
+	if (offload[0] && (e = api_fn_offload(api, f, offload)) != TW_ERR_OK) {
+		free(bytes);
+		api_fn_unref(f);
+		if (e == TW_ERR_NOMEM)
+			return fail(req, 503, TW_ERR_CAPACITY_EXHAUSTED, "out of memory");
+		return fail(req, 400, TW_ERR_INVALID_ARG, "offload must be off, auto, gpu or host");
 	}
 	if (tw_random_id(f->rec.id) != TW_ERR_OK) {
 		free(bytes);
@@ -1187,8 +1205,11 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 		tw_span_str(&sp, "instance_id", id);
 		tw_span_end(&sp);
 	}
-	if (e == TW_ERR_OK)
+	if (e == TW_ERR_OK) {
 		met_instances_active_add(tenant_slot(c->ten), 1);
+		if (f->offload)
+			jit_offload_attach(f->offload, c->inst);
+	}
 	if (e == TW_ERR_WASM_FUEL)
 		met_guest_trap(MET_TRAP_FUEL_EXHAUSTED);
 	if (e != TW_ERR_OK) {
@@ -1695,6 +1716,12 @@ enum tw_err http_api_create(const struct tw_config *cfg, struct http_server *srv
 		return TW_ERR_NOMEM;
 	api->cfg = cfg;
 	api->srv = srv;
+	enum jit_offload_mode om;
+	if (!jit_offload_mode_parse(cfg->offload, &om)) {
+		TW_ERROR(API, "--offload must be off, auto, gpu or host, not '%s'", cfg->offload);
+		free(api);
+		return TW_ERR_CONFIG;
+	}
 	pthread_mutex_init(&api->q_lock, NULL);
 	pthread_cond_init(&api->q_cond, NULL);
 	api->nworkers = TW_WORKERS_MAX;

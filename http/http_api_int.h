@@ -42,6 +42,9 @@ enum api_reuse {
 	API_REUSE_MEMORY,
 };
 
+struct jit_plan;
+struct jit_offload;
+
 struct api_fn {
 	_Atomic uint32_t refs;
 	enum api_reuse reuse;
@@ -52,7 +55,14 @@ struct api_fn {
 	struct twm_module *module; /* owned reference */
 	bool wasi;                 /* imports wasi_snapshot_preview1 */
 	char *exports_json;        /* owned; the "exports" array of the function document */
+	struct jit_plan *plan;     /* owned; its loops, analysed at deploy (NULL: none) */
+	struct jit_offload *offload; /* owned; NULL when offload is off for this function */
 };
+
+/* (Re)bind f's loop offload to mode `mode` ("off", "auto", "gpu", "host"), analysing the
+ * module the first time. Before f is published only. Errors: TW_ERR_INVALID_ARG (mode),
+ * TW_ERR_NOMEM. */
+enum tw_err api_fn_offload(struct http_api *api, struct api_fn *f, const char *mode);
 
 void api_fn_ref(struct api_fn *f);
 void api_fn_unref(struct api_fn *f);

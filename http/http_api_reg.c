@@ -16,6 +16,8 @@
 #include "core/log.h"
 #include "gpu/gpu_bind.h"
 #include "http/http_api_int.h"
+#include "jit/jit_analyze.h"
+#include "jit/jit_offload.h"
 #include "wasm/twm_wasi.h"
 
 struct api_fn api_tombstone;
@@ -31,6 +33,8 @@ void api_fn_unref(struct api_fn *f)
 {
 	if (!f || atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	jit_offload_free(f->offload);
+	jit_plan_free(f->plan);
 	twm_module_unref(f->module);
 	free(f->exports_json);
 	free(f->image);
@@ -223,6 +227,12 @@ enum tw_err api_fn_build(struct http_api *api, const uint8_t *bytes, size_t n,
 	f->rec.module_bytes = n;
 	f->reuse = api_reuse_classify(bytes, n);
 	api_reuse_prepare(f, cap_pages);
+	if (api_fn_offload(api, f, api->cfg->offload) == TW_ERR_NOMEM) {
+		api_fn_unref(f);
+		*status = 503;
+		snprintf(err, cap, "out of memory");
+		return TW_ERR_NOMEM;
+	}
 	*out = f;
 	return TW_ERR_OK;
 out_memory:
@@ -235,6 +245,22 @@ out_nomem:
 	snprintf(err, cap, "out of memory");
 	twm_module_unref(m);
 	return TW_ERR_NOMEM;
+}
+
+enum tw_err api_fn_offload(struct http_api *api, struct api_fn *f, const char *mode)
+{
+	enum jit_offload_mode m;
+	if (!jit_offload_mode_parse(mode, &m))
+		return TW_ERR_INVALID_ARG;
+	jit_offload_free(f->offload);
+	f->offload = NULL;
+	if (m == JIT_OFFLOAD_OFF)
+		return TW_ERR_OK;
+	if (!f->plan && jit_analyze_module(f->module, &f->plan) != TW_ERR_OK)
+		return TW_ERR_NOMEM;
+	struct jit_offload_config oc = {.mode = m,
+					.min_elements = api->cfg->offload_min_elements};
+	return jit_offload_new(f->plan, &oc, &f->offload);
 }
 
 /* ---- registry ------------------------------------------------------------------------------- */

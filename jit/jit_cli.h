@@ -6,6 +6,8 @@
  *   tensor-wasm jit emit NAME [--arch sm_80|sm_90] the PTX of one blueprint
  *   tensor-wasm jit selftest [--quick]            every blueprint on the GPU vs the host
  *                                                 executor, launch overhead and bandwidth
+ *   tensor-wasm jit analyze FILE.wasm             every loop: matched blueprint and key, or
+ *                                                 why it is not offloaded
  */
 #ifndef TW_JIT_CLI_H
 #define TW_JIT_CLI_H

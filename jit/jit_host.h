@@ -29,6 +29,14 @@ struct jit_args {
  */
 enum tw_err jit_host_run(const struct jit_blueprint *bp, const struct jit_args *args);
 
+/*
+ * The same results as jit_host_run, bit for bit, computed a block of elements at a time: each
+ * node fills a column of 256 values before the next node runs, so the dispatch on the node's
+ * operation is paid once per block and the common arithmetic loops vectorise. This is the
+ * `--offload=host` executor. Uses a per-thread scratch area (128 KiB); no allocation.
+ */
+enum tw_err jit_host_run_blocks(const struct jit_blueprint *bp, const struct jit_args *args);
+
 /* wasm's fmin/fmax on bit patterns, with the canonical NaN (shared with tests). */
 float jit_wasm_fminf(float a, float b);
 float jit_wasm_fmaxf(float a, float b);

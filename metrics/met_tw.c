@@ -61,7 +61,8 @@ static const char *const trap_names[MET_TRAP__COUNT] = {
 
 static const char *const fallback_names[MET_FALLBACK__COUNT] = {
     "disabled", "no_gpu",	"below_threshold", "no_permit",
-    "quota",	"launch_error", "unsupported",	   "other"};
+    "quota",	"launch_error", "unsupported",	   "out_of_bounds",
+    "overlap",	"may_trap",	"other"};
 
 static const char *const cuda_fn_names[MET_CUDA__COUNT] = {
     "load_ptx", "launch", "sync", "last_error_len", "last_error_copy",
@@ -389,7 +390,7 @@ static enum tw_err build_families(struct met_registry *r, struct met_dim **rs)
 	     .nbounds = kb},
 	    {.out = &m->offload_success,
 	     .name = "tensor_wasm_offload_success_total",
-	     .help = "Hot loops run on the GPU.",
+	     .help = "Hot loops run by the offloader (GPU, or the host executor in host mode).",
 	     .kind = MET_COUNTER},
 	    {.out = &m->offload_fallback,
 	     .name = "tensor_wasm_offload_fallback_total",

@@ -163,7 +163,10 @@ enum met_fallback {
 	MET_FALLBACK_NO_PERMIT,	      /* back-pressure: every permit in use */
 	MET_FALLBACK_QUOTA,	      /* the tenant's GPU memory quota */
 	MET_FALLBACK_LAUNCH_ERROR,    /* the driver refused the launch or the module */
-	MET_FALLBACK_UNSUPPORTED,     /* the blueprint cannot run on this device */
+	MET_FALLBACK_UNSUPPORTED,     /* the blueprint cannot run on this device, or no trip count */
+	MET_FALLBACK_OUT_OF_BOUNDS,   /* some access of the loop is outside memory: it will trap */
+	MET_FALLBACK_OVERLAP,	      /* output overlaps an input in a way that may differ */
+	MET_FALLBACK_MAY_TRAP,	      /* an integer division may trap on this data */
 	MET_FALLBACK_OTHER,
 	MET_FALLBACK__COUNT
 };

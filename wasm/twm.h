@@ -202,6 +202,16 @@ bool twm_module_find_export(const struct twm_module *m, const char *name, size_t
 bool twm_module_func_code(const struct twm_module *m, uint32_t func_index, const uint8_t **code,
 			  size_t *len);
 
+/* Functions in the index space (imported ones first); *nimported (may be NULL) receives how many
+ * are imports. With twm_module_func_locals() this lets the JIT walk every defined function. */
+uint32_t twm_module_func_count(const struct twm_module *m, uint32_t *nimported);
+
+/* The value types (enum twm_valtype bytes) of every local of defined function `func_index`,
+ * parameters first, then the declared locals; borrowed from the module. Returns false for an
+ * imported or out-of-range index. */
+bool twm_module_func_locals(const struct twm_module *m, uint32_t func_index, const uint8_t **types,
+			    uint32_t *nlocals);
+
 /* ---- extern objects ------------------------------------------------------------------------- */
 
 struct twm_instance;

@@ -24,6 +24,13 @@
 
 #define CLI_PREFIX "tensor-wasm"
 
+static const struct twm_cli_ext *cli_ext;
+
+void twm_cli_set_ext(const struct twm_cli_ext *ext)
+{
+	cli_ext = ext;
+}
+
 struct cli {
 	struct tw_config cfg;
 	const char *path;
@@ -84,7 +91,7 @@ out_close:
 }
 
 /* Split argv into run options, FILE and the rest. Our own --env is taken out before the shared
- * option table parses the others (every `run` option there takes a value). Returns -1 to go on,
+ * option table parses the others (every `run` option there but --offload-report takes a value). Returns -1 to go on,
  * or the exit status to end with (help, usage errors). */
 static int parse_args(struct cli *c, int argc, char **argv)
 {
@@ -119,6 +126,9 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			goto out_free;
 		}
 		opts[nopts++] = argv[i++];
+		/* the one boolean `run` option: it takes no separate value */
+		if (strcmp(a, "--offload-report") == 0)
+			continue;
 		if (!strchr(a, '=') && i < argc)
 			opts[nopts++] = argv[i++];
 	}
@@ -401,6 +411,7 @@ int twm_cli_run_with(int argc, char **argv, const struct twm_host_binding *const
 	struct twm_host_slot slots[TW_WASM_HOST_SLOTS_MAX];
 	const struct twm_host_binding *attached[TW_WASM_HOST_SLOTS_MAX];
 	uint32_t nslots = 0;
+	void *ext_state = NULL;
 
 	if (ret >= 0)
 		goto out;
@@ -417,6 +428,13 @@ int twm_cli_run_with(int argc, char **argv, const struct twm_host_binding *const
 			fprintf(stderr, CLI_PREFIX ": %s: %s: %s\n", c.path, tw_err_msg(e),
 				err_text(e, &err));
 		goto out_free_bytes;
+	}
+	if (cli_ext && cli_ext->loaded) {
+		e = cli_ext->loaded(mod, &c.cfg, &ext_state);
+		if (e) {
+			fprintf(stderr, CLI_PREFIX ": %s: %s\n", c.path, tw_err_msg(e));
+			goto out_unref;
+		}
 	}
 	gargv = calloc((size_t)c.nrest + 2, sizeof(char *));
 	if (!gargv)
@@ -466,6 +484,8 @@ int twm_cli_run_with(int argc, char **argv, const struct twm_host_binding *const
 		ret = call_status(&c, e, &err);
 		goto out_free_linker;
 	}
+	if (cli_ext && cli_ext->instance)
+		cli_ext->instance(ext_state, inst);
 	ret = c.invoke ? invoke_export(&c, inst) : run_start(&c, inst);
 	fflush(stdout);
 	twm_instance_free(inst);
@@ -479,6 +499,8 @@ out_free_linker:
 out_free_wasi:
 	twm_wasi_free(wasi);
 out_unref:
+	if (cli_ext && cli_ext->finish)
+		cli_ext->finish(ext_state);
 	free(gargv);
 	twm_module_unref(mod);
 out_free_bytes:

@@ -16,10 +16,30 @@
 #ifndef TW_WASM_TWM_CLI_H
 #define TW_WASM_TWM_CLI_H
 
+#include "core/err.h"
+
 #define TWM_CLI_EXIT_ERROR 1
 #define TWM_CLI_EXIT_USAGE 2
 #define TWM_CLI_EXIT_DEADLINE 124
 #define TWM_CLI_EXIT_TRAP 134
+
+struct tw_config;
+struct twm_module;
+struct twm_instance;
+
+/* What a higher floor (the JIT's loop offload) plugs into `run` without wasm/ depending on it:
+ * `loaded` sees the module and the parsed options and may keep state (a non-OK return ends the
+ * run with status 1); `instance` sees the instance before the call; `finish` runs at the end
+ * (reports, frees the state). Every member may be NULL. */
+struct twm_cli_ext {
+	enum tw_err (*loaded)(const struct twm_module *m, const struct tw_config *cfg,
+			      void **state);
+	void (*instance)(void *state, struct twm_instance *inst);
+	void (*finish)(void *state);
+};
+
+/* Set before twm_cli_run (main thread; the pointer is borrowed and must outlive the run). */
+void twm_cli_set_ext(const struct twm_cli_ext *ext);
 
 /* The `run` subcommand; argv[0] is "run". Returns the process exit status. Main thread only;
  * writes to stdout and stderr. */

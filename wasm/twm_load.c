@@ -1225,3 +1225,21 @@ bool twm_module_func_code(const struct twm_module *m, uint32_t func_index, const
 	*len = c->body_len;
 	return true;
 }
+
+uint32_t twm_module_func_count(const struct twm_module *m, uint32_t *nimported)
+{
+	if (nimported)
+		*nimported = m->nfunc_imports;
+	return m->nfuncs;
+}
+
+bool twm_module_func_locals(const struct twm_module *m, uint32_t func_index, const uint8_t **types,
+			    uint32_t *nlocals)
+{
+	if (func_index < m->nfunc_imports || func_index >= m->nfuncs)
+		return false;
+	const struct twm_code *c = &m->codes[func_index - m->nfunc_imports];
+	*types = c->local_types;
+	*nlocals = c->nlocals;
+	return true;
+}

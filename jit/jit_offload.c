@@ -1,0 +1,463 @@
+/*
+ * jit_offload.c — the offload dispatch at loop headers; see jit_offload.h and docs/offload.md.
+ *
+ * Load: one binary search per loop entry (not per iteration) for unmatched loops; a matched
+ * loop costs a few affine evaluations and range checks before its run. Nothing is allocated on
+ * the dispatch path: arrays are read and written in place in linear memory.
+ */
+#include "jit/jit_offload.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/options.h"
+#include "gpu/gpu_driver.h"
+#include "jit/jit_cache.h"
+#include "jit/jit_gpu.h"
+#include "jit/jit_host.h"
+#include "metrics/met_tw.h"
+#include "wasm/twm.h"
+#include "wasm/twm_cli.h"
+
+static const char *const fallback_names[JIT_FB__COUNT] = {
+#define JIT_FB_STR(name, str) str,
+	JIT_FALLBACK_LIST(JIT_FB_STR)
+#undef JIT_FB_STR
+};
+
+static const enum met_fallback fallback_met[JIT_FB__COUNT] = {
+    [JIT_FB_NO_GPU] = MET_FALLBACK_NO_GPU,
+    [JIT_FB_BELOW_THRESHOLD] = MET_FALLBACK_BELOW_THRESHOLD,
+    [JIT_FB_TRIP_COUNT] = MET_FALLBACK_UNSUPPORTED,
+    [JIT_FB_OUT_OF_BOUNDS] = MET_FALLBACK_OUT_OF_BOUNDS,
+    [JIT_FB_OVERLAP] = MET_FALLBACK_OVERLAP,
+    [JIT_FB_MAY_TRAP] = MET_FALLBACK_MAY_TRAP,
+    [JIT_FB_LAUNCH_ERROR] = MET_FALLBACK_LAUNCH_ERROR,
+};
+
+const char *jit_fallback_str(enum jit_fallback f)
+{
+	return (unsigned)f < JIT_FB__COUNT ? fallback_names[f] : "?";
+}
+
+static const char *const mode_names[] = {"off", "auto", "gpu", "host"};
+
+bool jit_offload_mode_parse(const char *s, enum jit_offload_mode *out)
+{
+	for (unsigned i = 0; i < 4; i++)
+		if (strcmp(s, mode_names[i]) == 0)
+			return *out = (enum jit_offload_mode)i, true;
+	return false;
+}
+
+const char *jit_offload_mode_str(enum jit_offload_mode m)
+{
+	return (unsigned)m < 4 ? mode_names[m] : "?";
+}
+
+struct jit_offload {
+	const struct jit_plan *plan;
+	enum jit_offload_mode mode; /* effective */
+	uint64_t min_elements;
+	bool gpu;                   /* a GPU was found */
+	struct jit_cache *cache;    /* GPU kernels; NULL without a GPU */
+	/* counters: one struct may serve instances on every worker (serve), so relaxed atomics */
+	_Atomic uint64_t entries, success, elements, fallback[JIT_FB__COUNT];
+};
+
+enum tw_err jit_offload_new(const struct jit_plan *plan, const struct jit_offload_config *cfg,
+			    struct jit_offload **out)
+{
+	struct jit_offload *o = calloc(1, sizeof(*o));
+	if (!o)
+		return TW_ERR_NOMEM;
+	o->plan = plan;
+	o->mode = cfg->mode;
+	o->min_elements = cfg->min_elements;
+	if (o->mode == JIT_OFFLOAD_AUTO || o->mode == JIT_OFFLOAD_GPU) {
+		uint8_t level = atomic_load(&tw_log_levels[TW_LOG_GPU]);
+		if (cfg->quiet_probe && level == TW_LOG_INFO)
+			atomic_store(&tw_log_levels[TW_LOG_GPU], (uint8_t)TW_LOG_WARN);
+		o->gpu = gpu_init() == TW_ERR_OK && gpu_available();
+		if (cfg->quiet_probe && level == TW_LOG_INFO)
+			atomic_store(&tw_log_levels[TW_LOG_GPU], level);
+		if (o->gpu && jit_cache_create(&o->cache, 0) != TW_ERR_OK)
+			o->gpu = false;
+		if (!o->gpu && o->mode == JIT_OFFLOAD_AUTO)
+			o->mode = JIT_OFFLOAD_OFF;
+	}
+	if (o->mode == JIT_OFFLOAD_HOST && !o->min_elements)
+		o->min_elements = TW_OFFLOAD_HOST_MIN_ELEMENTS;
+	*out = o;
+	return TW_ERR_OK;
+}
+
+void jit_offload_free(struct jit_offload *o)
+{
+	if (!o)
+		return;
+	if (o->cache)
+		jit_cache_destroy(o->cache);
+	free(o);
+}
+
+enum jit_offload_mode jit_offload_effective_mode(const struct jit_offload *o)
+{
+	return o->mode;
+}
+
+void jit_offload_get_stats(const struct jit_offload *o, struct jit_offload_stats *out)
+{
+	out->entries = atomic_load_explicit(&o->entries, memory_order_relaxed);
+	out->success = atomic_load_explicit(&o->success, memory_order_relaxed);
+	out->elements = atomic_load_explicit(&o->elements, memory_order_relaxed);
+	for (unsigned i = 0; i < JIT_FB__COUNT; i++)
+		out->fallback[i] = atomic_load_explicit(&o->fallback[i], memory_order_relaxed);
+}
+
+static void count(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static uint64_t wmask(unsigned width)
+{
+	return width >= 64 ? UINT64_MAX : (1ull << width) - 1;
+}
+
+static __int128 sext(uint64_t v, unsigned width)
+{
+	if (width >= 64)
+		return (int64_t)v;
+	return (int32_t)(uint32_t)v;
+}
+
+/* Iterations of the loop (>= 1: a wasm loop body runs before its br_if), or false when the
+ * exit cannot be computed without running (the interpreter then runs it). */
+static bool trip_count(const struct jit_loop_match *m, const uint64_t *locals, uint64_t *trips)
+{
+	unsigned w = m->exit_x.width;
+	uint64_t mask = wmask(w);
+	uint64_t x0 = jit_aff_eval(&m->exit_x, locals), b = jit_aff_eval(&m->exit_bound, locals);
+	__int128 d = sext(m->exit_delta & mask, w);
+	if (m->exit_cmp == JIT_EXIT_NE) {
+		uint64_t dist = d > 0 ? (b - x0) & mask : (x0 - b) & mask;
+		uint64_t ad = d > 0 ? (uint64_t)d : (uint64_t)-d;
+		if (ad == 0 || dist % ad)
+			return false;
+		*trips = dist / ad + 1;
+		return *trips != 0;
+	}
+	__int128 x = m->exit_unsigned ? (__int128)x0 : sext(x0, w);
+	__int128 bound = m->exit_unsigned ? (__int128)b : sext(b, w);
+	__int128 lo = m->exit_unsigned ? 0 : -((__int128)1 << (w - 1));
+	__int128 hi = m->exit_unsigned ? (((__int128)1 << w) - 1) : (((__int128)1 << (w - 1)) - 1);
+	int cmp = m->exit_cmp;
+	bool mirrored = false;
+	if (cmp == JIT_EXIT_GT || cmp == JIT_EXIT_GE) {
+		x = -x, bound = -bound, d = -d, mirrored = true;
+		cmp = cmp == JIT_EXIT_GT ? JIT_EXIT_LT : JIT_EXIT_LE;
+	}
+	if (cmp == JIT_EXIT_LE)
+		bound += 1;
+	if (!(x < bound)) {
+		*trips = 1;
+		return true;
+	}
+	if (d <= 0)
+		return false;
+	__int128 t = (bound - x + d - 1) / d;
+	__int128 last = x + d * t;
+	if (mirrored)
+		last = -last;
+	if (last < lo || last > hi || t >= ((__int128)1 << 40))
+		return false;
+	*trips = (uint64_t)t + 1;
+	return true;
+}
+
+/* Value of local l at the start of iteration t. */
+static uint64_t local_at(const struct jit_loop_match *m, const uint64_t *locals, uint32_t l,
+			 uint64_t t)
+{
+	for (unsigned k = 0; k < m->nind; k++)
+		if (m->ind[k].local == l)
+			return (locals[l] + m->ind[k].step * t) & wmask(m->ind[k].width);
+	return locals[l];
+}
+
+static uint64_t aff_at(const struct jit_loop_match *m, const struct jit_aff *a,
+		       const uint64_t *locals, uint64_t t)
+{
+	uint64_t v = a->c;
+	for (unsigned k = 0; k < a->nterms; k++)
+		v += a->coef[k] * local_at(m, locals, a->local[k], t);
+	return v & wmask(a->width);
+}
+
+/* The linear-memory byte range of an access over n elements, or false when any part of it is
+ * outside memory or its 32-bit address part would wrap. */
+static bool access_range(const struct jit_access *a, const uint64_t *locals, uint64_t n,
+			 uint64_t mem_bytes, uint64_t *start, uint64_t *bytes)
+{
+	uint64_t base = jit_aff_eval(&a->addr, locals) & 0xffffffffu;
+	uint64_t span = n * a->esize;
+	if (base + span > (1ull << 32) || base + a->offset + span > mem_bytes)
+		return false;
+	*start = base + a->offset;
+	*bytes = span;
+	return true;
+}
+
+static uint64_t type_mask(uint8_t t)
+{
+	return jit_type_size((enum jit_type)t) == 4 ? 0xffffffffu : UINT64_MAX;
+}
+
+/* Run the loop as its blueprint. Returns true when memory and locals now hold the loop's
+ * results; false with *why otherwise (nothing written). */
+static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
+		      const struct twm_loop_site *site, enum jit_fallback *why)
+{
+	uint64_t *locals = site->locals;
+	uint64_t trips;
+	if (!trip_count(m, locals, &trips) || trips > (1ull << 32) / m->lanes) {
+		*why = JIT_FB_TRIP_COUNT;
+		return false;
+	}
+	const struct jit_blueprint *bp = &m->bp;
+	uint64_t n = trips * m->lanes;
+	if (n < o->min_elements) {
+		*why = JIT_FB_BELOW_THRESHOLD;
+		return false;
+	}
+	struct jit_args args;
+	memset(&args, 0, sizeof(args));
+	args.n = n;
+	uint64_t ostart = 0, obytes = 0, traffic = 0;
+	if (bp->kind == JIT_MAP) {
+		if (!access_range(&m->out, locals, n, site->mem_bytes, &ostart, &obytes)) {
+			*why = JIT_FB_OUT_OF_BOUNDS;
+			return false;
+		}
+		args.out = site->mem + ostart;
+		traffic += obytes;
+	}
+	for (unsigned k = 0; k < bp->n_inputs; k++) {
+		uint64_t s, b;
+		if (!access_range(&m->in[k], locals, n, site->mem_bytes, &s, &b)) {
+			*why = JIT_FB_OUT_OF_BOUNDS;
+			return false;
+		}
+		/* the same elements read and written is a pure map; any other overlap could read
+		 * a value an earlier iteration wrote */
+		if (bp->kind == JIT_MAP && s < ostart + obytes && ostart < s + b &&
+		    !(s == ostart && m->in[k].esize == m->out.esize)) {
+			*why = JIT_FB_OVERLAP;
+			return false;
+		}
+		args.inputs[k] = site->mem + s;
+		traffic += b;
+	}
+	for (unsigned k = 0; k < bp->n_params; k++)
+		args.params[k].u64 = locals[m->param_local[k]] & type_mask(bp->param_type[k]);
+	if (jit_blueprint_check_launch(bp, args.inputs, args.params, n, NULL, 0) != TW_ERR_OK) {
+		*why = JIT_FB_MAY_TRAP;
+		return false;
+	}
+	bool use_gpu = o->mode == JIT_OFFLOAD_GPU || o->mode == JIT_OFFLOAD_AUTO;
+	if (use_gpu && !o->gpu) {
+		*why = JIT_FB_NO_GPU;
+		return false;
+	}
+	if (o->mode == JIT_OFFLOAD_AUTO && !o->min_elements) {
+		/* interpreter time vs launch + transfers, in picoseconds */
+		unsigned __int128 interp = (unsigned __int128)trips * m->body_ops *
+					   TW_OFFLOAD_INTERP_PS_PER_OP;
+		unsigned __int128 gpu = (unsigned __int128)TW_OFFLOAD_GPU_LAUNCH_NS * 1000 +
+					(unsigned __int128)traffic * TW_OFFLOAD_GPU_PS_PER_BYTE;
+		if (interp < gpu) {
+			*why = JIT_FB_BELOW_THRESHOLD;
+			return false;
+		}
+	}
+
+	/* Exit values of temporaries, from the last iteration, before memory changes: the
+	 * loads they repeat read what that iteration read. */
+	uint64_t last = trips - 1, tvals[JIT_LOOP_TEMPS_MAX];
+	for (unsigned i = 0; i < m->ntemps; i++) {
+		const struct jit_loop_temp *t = &m->temps[i];
+		struct jit_args ta;
+		uint64_t scratch = 0, res = 0;
+		memset(&ta, 0, sizeof(ta));
+		ta.n = 1;
+		ta.out = &res;
+		for (unsigned k = 0; k < t->bp.n_inputs; k++) {
+			if (t->in[k].esize == 0) {
+				ta.inputs[k] = &scratch;
+				continue;
+			}
+			uint64_t a = (aff_at(m, &t->in[k].addr, locals, last) & 0xffffffffu) +
+				     t->in[k].offset;
+			if (a + t->in[k].esize > site->mem_bytes) {
+				*why = JIT_FB_OUT_OF_BOUNDS;
+				return false;
+			}
+			ta.inputs[k] = site->mem + a;
+		}
+		for (unsigned k = 0; k < t->bp.n_params; k++)
+			ta.params[k].u64 = local_at(m, locals, t->param_local[k], last) &
+					   type_mask(t->bp.param_type[k]);
+		if (jit_host_run(&t->bp, &ta) != TW_ERR_OK) {
+			*why = JIT_FB_MAY_TRAP;
+			return false;
+		}
+		tvals[i] = res & type_mask(t->bp.out_type);
+	}
+
+	uint64_t acc = 0;
+	if (bp->kind == JIT_REDUCE) {
+		args.reduce_init.u64 = locals[m->reduce_local] & type_mask(bp->out_type);
+		args.out = &acc;
+	}
+	enum tw_err e;
+	if (use_gpu) {
+		uint64_t t0 = tw_now_ns();
+		e = jit_gpu_run(o->cache, bp, &args);
+		if (e == TW_ERR_OK) {
+			met_kernel_dispatched(met_tenant_other());
+			met_kernel_latency(tw_now_ns() - t0);
+		}
+	} else {
+		e = jit_host_run_blocks(bp, &args);
+	}
+	if (e != TW_ERR_OK) {
+		*why = e == TW_ERR_WASM_TRAP ? JIT_FB_MAY_TRAP
+		       : e == TW_ERR_GPU_UNAVAILABLE ? JIT_FB_NO_GPU
+						      : JIT_FB_LAUNCH_ERROR;
+		return false;
+	}
+
+	for (unsigned k = 0; k < m->nind; k++)
+		locals[m->ind[k].local] = local_at(m, locals, m->ind[k].local, trips);
+	if (bp->kind == JIT_REDUCE)
+		locals[m->reduce_local] = acc & type_mask(bp->out_type);
+	for (unsigned i = 0; i < m->ntemps; i++)
+		locals[m->temps[i].local] = tvals[i];
+	count(&o->elements, n);
+	return true;
+}
+
+static enum twm_hook_action hook(const struct twm_loop_site *site, void *env)
+{
+	struct jit_offload *o = env;
+	if (site->module != jit_plan_module(o->plan))
+		return TWM_HOOK_RUN_LOOP;
+	const struct jit_loop_match *m = jit_plan_find(o->plan, site->func_index, site->loop_offset);
+	if (!m)
+		return TWM_HOOK_RUN_LOOP;
+	count(&o->entries, 1);
+	enum jit_fallback why = JIT_FB_LAUNCH_ERROR;
+	if (site->mem && run_match(o, m, site, &why)) {
+		count(&o->success, 1);
+		met_offload_success();
+		return TWM_HOOK_LOOP_DONE;
+	}
+	if (!site->mem)
+		why = JIT_FB_OUT_OF_BOUNDS;
+	count(&o->fallback[why], 1);
+	met_offload_fallback(fallback_met[why]);
+	return TWM_HOOK_RUN_LOOP;
+}
+
+void jit_offload_attach(struct jit_offload *o, struct twm_instance *inst)
+{
+	if (o->mode == JIT_OFFLOAD_OFF || jit_plan_matched(o->plan) == 0) {
+		twm_instance_set_loop_hook(inst, NULL);
+		return;
+	}
+	struct twm_loop_hook h = {hook, o};
+	twm_instance_set_loop_hook(inst, &h);
+}
+
+void jit_offload_print_stats(const struct jit_offload *o, FILE *out)
+{
+	struct jit_offload_stats st, *s = &st;
+	jit_offload_get_stats(o, &st);
+	fprintf(out,
+		"offload: mode=%s loops=%zu matched=%zu entries=%llu success=%llu elements=%llu",
+		jit_offload_mode_str(o->mode), jit_plan_count(o->plan), jit_plan_matched(o->plan),
+		(unsigned long long)s->entries, (unsigned long long)s->success,
+		(unsigned long long)s->elements);
+	for (unsigned i = 0; i < JIT_FB__COUNT; i++)
+		if (s->fallback[i])
+			fprintf(out, " fallback_%s=%llu", fallback_names[i],
+				(unsigned long long)s->fallback[i]);
+	fputc('\n', out);
+}
+
+/* ---- `tensor-wasm run` ------------------------------------------------------------------ */
+
+struct cli_state {
+	struct jit_plan *plan;
+	struct jit_offload *off;
+	bool report;
+};
+
+static enum tw_err cli_loaded(const struct twm_module *m, const struct tw_config *cfg,
+			      void **state)
+{
+	enum jit_offload_mode mode;
+	if (!jit_offload_mode_parse(cfg->offload, &mode)) {
+		fprintf(stderr, "tensor-wasm run: --offload must be off, auto, gpu or host\n");
+		return TW_ERR_USAGE;
+	}
+	if (mode == JIT_OFFLOAD_OFF && !cfg->offload_report)
+		return TW_ERR_OK;
+	struct cli_state *cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return TW_ERR_NOMEM;
+	cs->report = cfg->offload_report;
+	struct jit_offload_config oc = {
+	    .mode = mode, .min_elements = cfg->offload_min_elements, .quiet_probe = true};
+	enum tw_err e = jit_analyze_module(m, &cs->plan);
+	if (e == TW_ERR_OK)
+		e = jit_offload_new(cs->plan, &oc, &cs->off);
+	if (e != TW_ERR_OK) {
+		jit_plan_free(cs->plan);
+		free(cs);
+		return e;
+	}
+	*state = cs;
+	return TW_ERR_OK;
+}
+
+static void cli_instance(void *state, struct twm_instance *inst)
+{
+	struct cli_state *cs = state;
+	if (cs)
+		jit_offload_attach(cs->off, inst);
+}
+
+static void cli_finish(void *state)
+{
+	struct cli_state *cs = state;
+	if (!cs)
+		return;
+	if (cs->report)
+		jit_offload_print_stats(cs->off, stderr);
+	jit_offload_free(cs->off);
+	jit_plan_free(cs->plan);
+	free(cs);
+}
+
+static const struct twm_cli_ext cli_ext = {cli_loaded, cli_instance, cli_finish};
+
+const struct twm_cli_ext *jit_offload_cli_ext(void)
+{
+	return &cli_ext;
+}
