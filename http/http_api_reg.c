@@ -259,7 +259,8 @@ enum tw_err api_fn_offload(struct http_api *api, struct api_fn *f, const char *m
 	if (!f->plan && jit_analyze_module(f->module, &f->plan) != TW_ERR_OK)
 		return TW_ERR_NOMEM;
 	struct jit_offload_config oc = {.mode = m,
-					.min_elements = api->cfg->offload_min_elements};
+					.min_elements = api->cfg->offload_min_elements,
+					.tenant = f->rec.tenant};
 	return jit_offload_new(f->plan, &oc, &f->offload);
 }
 

@@ -2,8 +2,9 @@
  * jit_offload.c — the offload dispatch at loop headers; see jit_offload.h and docs/offload.md.
  *
  * Load: one binary search per loop entry (not per iteration) for unmatched loops; a matched
- * loop costs a few affine evaluations and range checks before its run. Nothing is allocated on
- * the dispatch path: arrays are read and written in place in linear memory.
+ * loop costs a few affine evaluations and range checks before its run. Arrays are read and
+ * written in place in linear memory; the one allocation is a staging buffer for a float output
+ * that is also an input (the NaN rule in run_match).
  */
 #include "jit/jit_offload.h"
 
@@ -15,6 +16,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/options.h"
+#include "gpu/gpu_admit.h"
 #include "gpu/gpu_driver.h"
 #include "jit/jit_cache.h"
 #include "jit/jit_gpu.h"
@@ -36,6 +38,10 @@ static const enum met_fallback fallback_met[JIT_FB__COUNT] = {
     [JIT_FB_OUT_OF_BOUNDS] = MET_FALLBACK_OUT_OF_BOUNDS,
     [JIT_FB_OVERLAP] = MET_FALLBACK_OVERLAP,
     [JIT_FB_MAY_TRAP] = MET_FALLBACK_MAY_TRAP,
+    [JIT_FB_NO_PERMIT] = MET_FALLBACK_NO_PERMIT,
+    [JIT_FB_QUOTA] = MET_FALLBACK_QUOTA,
+    [JIT_FB_NAN_RESULT] = MET_FALLBACK_NAN_RESULT,
+    [JIT_FB_NO_MEMORY] = MET_FALLBACK_OTHER,
     [JIT_FB_LAUNCH_ERROR] = MET_FALLBACK_LAUNCH_ERROR,
 };
 
@@ -64,6 +70,7 @@ struct jit_offload {
 	enum jit_offload_mode mode; /* effective */
 	uint64_t min_elements;
 	bool gpu;                   /* a GPU was found */
+	uint64_t tenant;            /* GPU memory quota account */
 	struct jit_cache *cache;    /* GPU kernels; NULL without a GPU */
 	/* counters: one struct may serve instances on every worker (serve), so relaxed atomics */
 	_Atomic uint64_t entries, success, elements, fallback[JIT_FB__COUNT];
@@ -78,6 +85,7 @@ enum tw_err jit_offload_new(const struct jit_plan *plan, const struct jit_offloa
 	o->plan = plan;
 	o->mode = cfg->mode;
 	o->min_elements = cfg->min_elements;
+	o->tenant = cfg->tenant;
 	if (o->mode == JIT_OFFLOAD_AUTO || o->mode == JIT_OFFLOAD_GPU) {
 		uint8_t level = atomic_load(&tw_log_levels[TW_LOG_GPU]);
 		if (cfg->quiet_probe && level == TW_LOG_INFO)
@@ -218,6 +226,53 @@ static uint64_t type_mask(uint8_t t)
 	return jit_type_size((enum jit_type)t) == 4 ? 0xffffffffu : UINT64_MAX;
 }
 
+/* True when the value (low bits for f32) of float type t is a NaN. */
+static bool is_nan_bits(uint64_t v, enum jit_type t)
+{
+	if (t == JIT_F32)
+		return (v & 0x7fffffffu) > 0x7f800000u;
+	return t == JIT_F64 && (v & 0x7fffffffffffffffull) > 0x7ff0000000000000ull;
+}
+
+/* True when some of the n elements of type t at p is a NaN (floats only). */
+static bool any_nan(const uint8_t *p, uint64_t n, enum jit_type t)
+{
+	unsigned es = jit_type_size(t);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v = 0;
+		memcpy(&v, p + i * es, es);
+		if (is_nan_bits(v, t))
+			return true;
+	}
+	return false;
+}
+
+/* Run bp on the GPU under a launch permit, its device memory charged to the tenant's quota
+ * first. TW_ERR_FULL / TW_ERR_GPU_QUOTA with *why set when it was not admitted. */
+static enum tw_err gpu_run(struct jit_offload *o, const struct jit_blueprint *bp,
+			   const struct jit_args *args, uint64_t traffic, enum jit_fallback *why)
+{
+	if (gpu_permit_try_acquire(tw_now_ns(), 0) != TW_ERR_OK) {
+		*why = JIT_FB_NO_PERMIT;
+		return TW_ERR_FULL;
+	}
+	if (gpu_quota_charge(o->tenant, traffic) != TW_ERR_OK) {
+		gpu_permit_release(0, false);
+		*why = JIT_FB_QUOTA;
+		return TW_ERR_GPU_QUOTA;
+	}
+	uint64_t t0 = tw_now_ns();
+	enum tw_err e = jit_gpu_run(o->cache, bp, args);
+	uint64_t dt = tw_now_ns() - t0;
+	gpu_quota_release(o->tenant, traffic);
+	gpu_permit_release(dt, e != TW_ERR_OK);
+	if (e == TW_ERR_OK) {
+		met_kernel_dispatched(met_tenant_other());
+		met_kernel_latency(dt);
+	}
+	return e;
+}
+
 /* Run the loop as its blueprint. Returns true when memory and locals now hold the loop's
  * results; false with *why otherwise (nothing written). */
 static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
@@ -239,6 +294,7 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 	memset(&args, 0, sizeof(args));
 	args.n = n;
 	uint64_t ostart = 0, obytes = 0, traffic = 0;
+	bool aliased = false; /* an input is the output itself (same elements) */
 	if (bp->kind == JIT_MAP) {
 		if (!access_range(&m->out, locals, n, site->mem_bytes, &ostart, &obytes)) {
 			*why = JIT_FB_OUT_OF_BOUNDS;
@@ -260,6 +316,7 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 			*why = JIT_FB_OVERLAP;
 			return false;
 		}
+		aliased |= bp->kind == JIT_MAP && s == ostart && b != 0;
 		args.inputs[k] = site->mem + s;
 		traffic += b;
 	}
@@ -317,6 +374,30 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 			return false;
 		}
 		tvals[i] = res & type_mask(t->bp.out_type);
+		if (is_nan_bits(tvals[i], (enum jit_type)t->bp.out_type)) {
+			*why = JIT_FB_NAN_RESULT; /* see the NaN rule below */
+			return false;
+		}
+	}
+
+	/*
+	 * NaN rule: wasm leaves a NaN result's bits to the implementation; the blueprint
+	 * executors give the canonical NaN, the interpreter the hardware's. A guest must get the
+	 * same bytes whichever ran its loop, so a run whose float output holds a NaN is discarded
+	 * and the interpreter runs the loop. That is possible because the inputs are still
+	 * intact: the output is disjoint from every input (the interpreter then rewrites each
+	 * element), or, when it is an input itself, the results are staged and copied in only
+	 * once they are known to be NaN-free.
+	 */
+	bool float_out = bp->kind == JIT_MAP && jit_type_is_float((enum jit_type)bp->out_type);
+	uint8_t *stage = NULL;
+	if (float_out && aliased) {
+		stage = malloc(obytes);
+		if (!stage) {
+			*why = JIT_FB_NO_MEMORY;
+			return false;
+		}
+		args.out = stage;
 	}
 
 	uint64_t acc = 0;
@@ -325,21 +406,27 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 		args.out = &acc;
 	}
 	enum tw_err e;
-	if (use_gpu) {
-		uint64_t t0 = tw_now_ns();
-		e = jit_gpu_run(o->cache, bp, &args);
-		if (e == TW_ERR_OK) {
-			met_kernel_dispatched(met_tenant_other());
-			met_kernel_latency(tw_now_ns() - t0);
-		}
-	} else {
+	*why = JIT_FB__COUNT;
+	if (use_gpu)
+		e = gpu_run(o, bp, &args, traffic, why);
+	else
 		e = jit_host_run_blocks(bp, &args);
-	}
 	if (e != TW_ERR_OK) {
-		*why = e == TW_ERR_WASM_TRAP ? JIT_FB_MAY_TRAP
-		       : e == TW_ERR_GPU_UNAVAILABLE ? JIT_FB_NO_GPU
-						      : JIT_FB_LAUNCH_ERROR;
+		if (*why == JIT_FB__COUNT)
+			*why = e == TW_ERR_WASM_TRAP ? JIT_FB_MAY_TRAP
+			       : e == TW_ERR_GPU_UNAVAILABLE ? JIT_FB_NO_GPU
+							      : JIT_FB_LAUNCH_ERROR;
+		free(stage);
 		return false;
+	}
+	if (float_out && any_nan(args.out, n, (enum jit_type)bp->out_type)) {
+		*why = JIT_FB_NAN_RESULT;
+		free(stage);
+		return false;
+	}
+	if (stage) {
+		memcpy(site->mem + ostart, stage, obytes);
+		free(stage);
 	}
 
 	for (unsigned k = 0; k < m->nind; k++)

@@ -50,6 +50,10 @@ const char *jit_offload_mode_str(enum jit_offload_mode m);
 	X(OUT_OF_BOUNDS, "out_of_bounds")   \
 	X(OVERLAP, "overlap")               \
 	X(MAY_TRAP, "may_trap")             \
+	X(NO_PERMIT, "no_permit")           \
+	X(QUOTA, "quota")                   \
+	X(NAN_RESULT, "nan_result")         \
+	X(NO_MEMORY, "no_memory")           \
 	X(LAUNCH_ERROR, "launch_error")
 
 enum jit_fallback {
@@ -74,6 +78,7 @@ struct jit_offload_config {
 				* auto: the cost model; gpu: none) */
 	bool quiet_probe;      /* probe the GPU without its INFO log line (`run`: stderr
 				* belongs to the guest) */
+	uint64_t tenant;       /* whose GPU memory quota a GPU run is charged to */
 };
 
 struct jit_offload;

@@ -62,7 +62,7 @@ static const char *const trap_names[MET_TRAP__COUNT] = {
 static const char *const fallback_names[MET_FALLBACK__COUNT] = {
     "disabled", "no_gpu",	"below_threshold", "no_permit",
     "quota",	"launch_error", "unsupported",	   "out_of_bounds",
-    "overlap",	"may_trap",	"other"};
+    "overlap",	"may_trap",	"nan_result", "other"};
 
 static const char *const cuda_fn_names[MET_CUDA__COUNT] = {
     "load_ptx", "launch", "sync", "last_error_len", "last_error_copy",

@@ -167,6 +167,7 @@ enum met_fallback {
 	MET_FALLBACK_OUT_OF_BOUNDS,   /* some access of the loop is outside memory: it will trap */
 	MET_FALLBACK_OVERLAP,	      /* output overlaps an input in a way that may differ */
 	MET_FALLBACK_MAY_TRAP,	      /* an integer division may trap on this data */
+	MET_FALLBACK_NAN_RESULT,      /* a float result was NaN: the interpreter's own NaN bits */
 	MET_FALLBACK_OTHER,
 	MET_FALLBACK__COUNT
 };

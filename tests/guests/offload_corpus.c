@@ -208,7 +208,26 @@ static void fill(void)
 	}
 }
 
-#define SUM(name, p, bytes) printf("%-14s n=%-5d %016llx\n", name, n, (unsigned long long)fnv(p, bytes))
+/* Inputs whose results are NaN: inf + -inf, and a signalling NaN with a payload. Wasm leaves a
+ * NaN result's bits to the implementation; an offloaded loop must give the interpreter's. */
+static void fill_nans(void)
+{
+	union {
+		uint32_t u;
+		float f;
+	} snan = {0x7fa00001u};
+	for (int i = 0; i < N + 8; i++) {
+		if (i % 5 == 0) {
+			fa[i] = __builtin_inff();
+			fb[i] = -__builtin_inff();
+		}
+		if (i % 7 == 3)
+			fa[i] = snan.f;
+	}
+}
+
+#define SUM_N(name, p, bytes, n) printf("%-14s n=%-5d %016llx\n", name, n, (unsigned long long)fnv(p, bytes))
+#define SUM(name, p, bytes) SUM_N(name, p, bytes, n)
 
 int main(void)
 {
@@ -256,6 +275,12 @@ int main(void)
 		SUM("bytes_inc", ic, sizeof(ic));
 		printf("fsum           n=%-5d %.9g\n", n, (double)fsum(fa, n));
 	}
+	fill();
+	fill_nans();
+	vadd_f32(fc, fa, fb, 1000);
+	SUM_N("vadd_nan", fc, sizeof(fc), 1000);
+	scale_inplace(fa, 0.75f, 1000);
+	SUM_N("scale_nan", fa, sizeof(fa), 1000);
 	/* everything the program left in linear memory */
 	size_t bytes = __builtin_wasm_memory_size(0) * 65536;
 	const uint8_t *volatile base = 0; /* address 0 is ordinary memory in wasm32 */

@@ -68,6 +68,8 @@ class Offload(unittest.TestCase):
             self.assertGreater(int(rep["elements"]), 50000)
             # shift_add reads ib + 1 while writing ib: refused at run time, every time
             self.assertGreaterEqual(int(rep.get("fallback_overlap", 0)), 3)
+            # NaN results (vadd_nan, scale_nan in place): the interpreter reruns the loop
+            self.assertEqual(int(rep.get("fallback_nan_result", 0)), 2)
             if not extra:
                 self.assertGreater(int(rep.get("fallback_below_threshold", 0)), 0)
 
