@@ -50,6 +50,10 @@ struct twm_compiler {
 	uint32_t npending; /* heights whose src is not their own slot */
 	uint32_t last_dst; /* dst cell of the previous instruction if it wrote the stack top */
 	uint32_t last_op;  /* opcode cell of the previous instruction, for branch fusion */
+	/* The last emitted instruction if it is an i32.add into a stack slot and only local.get
+	 * and constants (which emit nothing) came after it: a load or store whose address is
+	 * that slot absorbs the add. */
+	uint32_t add_at;
 	struct ctl *ctl;
 	uint32_t nctl, ctl_cap;
 	uint32_t *code;
@@ -633,6 +637,8 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 		if (!emit4(c, imm ? TWM_OP_IMM_BASE + op : op, sa, sb, c->nl + h))
 			return false;
 		c->last_op = c->ncode - 4;
+		if (op == 0x6a)
+			c->add_at = c->ncode - 4;
 	} else {
 		if (!emit3(c, op, sa, c->nl + h))
 			return false;
@@ -939,6 +945,26 @@ static bool op_select(struct twm_compiler *c, bool typed)
 	return true;
 }
 
+/* Whether the i32.add at cell `add_at` (see add_at in struct twm_compiler) computed the address
+ * slot `a` of the load or store being emitted and nothing was emitted after it. Its result then
+ * has no other reader (a stack value is popped once), so the access can compute the wrapped
+ * 32-bit sum itself and the add disappears. Labels reset add_at, so no branch lands between. */
+static bool fuse_address(struct twm_compiler *c, uint32_t add_at, uint32_t a)
+{
+	return add_at != NO_PATCH && c->ncode == add_at + 4 && c->code[add_at + 3] == a &&
+	       a >= c->nl;
+}
+
+/* The fused opcode for access `op` (binary load/store opcode, or TWM_OP_IMM_BASE + store opcode
+ * for a store of an immediate) whose address is the i32.add `add_op` (register or immediate). */
+static uint32_t addr_op(uint32_t add_op, uint32_t op)
+{
+	bool imm_addr = add_op == TWM_OP_IMM_BASE + 0x6a;
+	if (op >= TWM_OP_IMM_BASE)
+		return (imm_addr ? TWM_OP_SIRI_BASE : TWM_OP_SIRR_BASE) + (op - TWM_OP_IMM_BASE);
+	return (imm_addr ? TWM_OP_ARI_BASE : TWM_OP_ARR_BASE) + op;
+}
+
 static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *declared,
 		 const uint8_t *body_start)
 {
@@ -955,8 +981,10 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		if (!twm_rd_u8(r, &op))
 			return false;
 		c->ninstr++;
-		uint32_t prev_dst = c->last_dst, prev_op = c->last_op;
+		uint32_t prev_dst = c->last_dst, prev_op = c->last_op, add_at = c->add_at;
 		c->last_dst = c->last_op = NO_PATCH;
+		if (op != 0x20 && (op < 0x41 || op > 0x44))
+			c->add_at = NO_PATCH;
 		/* instructions that read their operands where they are; every other one needs
 		 * the whole stack in its slots (calls, blocks, branches, merges) */
 		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x1a || op == 0x1b ||
@@ -1277,9 +1305,18 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				return false;
 			uint32_t s = slot(c, c->nvt - 1);
 			if (live(c)) {
-				if (!emit4(c, op, a, s, off))
-					return false;
-				c->last_dst = c->ncode - 2;
+				if (fuse_address(c, add_at, a)) {
+					uint32_t ao = c->code[add_at], xa = c->code[add_at + 1],
+						 xb = c->code[add_at + 2];
+					c->ncode = add_at;
+					if (!(emit3(c, addr_op(ao, op), xa, xb) && emit2(c, s, off)))
+						return false;
+					c->last_dst = c->ncode - 2;
+				} else {
+					if (!emit4(c, op, a, s, off))
+						return false;
+					c->last_dst = c->ncode - 2;
+				}
 			}
 			break;
 		}
@@ -1306,8 +1343,15 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			}
 			if (!pop(c, ty[op - 0x36], NULL) || !pop(c, TWM_I32, NULL))
 				return false;
-			if (live(c) && !emit4(c, sop, a, v, off))
+			if (live(c) && fuse_address(c, add_at, a)) {
+				uint32_t ao = c->code[add_at], xa = c->code[add_at + 1],
+					 xb = c->code[add_at + 2];
+				c->ncode = add_at;
+				if (!(emit3(c, addr_op(ao, sop), xa, xb) && emit2(c, v, off)))
+					return false;
+			} else if (live(c) && !emit4(c, sop, a, v, off)) {
 				return false;
+			}
 			break;
 		}
 		case 0x3f:
@@ -1426,7 +1470,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->m = m;
 	c->nvt = c->nctl = c->ncode = c->nloops = 0;
 	c->npending = 0;
-	c->last_dst = c->last_op = NO_PATCH;
+	c->last_dst = c->last_op = c->add_at = NO_PATCH;
 	c->max_height = 0;
 	c->ninstr = 0;
 	(void)has_datacount;
@@ -1436,6 +1480,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	if (!body(c, func_index, declared, start))
 		return false;
 	memset(out, 0, sizeof(*out));
+	out->nparams = ft->nparams;
 	out->nlocals = c->nl;
 	out->frame_slots = c->nl + c->max_height + 1;
 	out->icode = tw_arena_alloc(&m->arena, (size_t)c->ncode * 4, 8);

@@ -92,7 +92,17 @@ enum twm_op {
 /* Binary i32/i64 operations whose second operand is an immediate (sign-extended for i64):
  * TWM_OP_IMM_BASE + binary opcode, operands "a imm dst". */
 #define TWM_OP_IMM_BASE 0x200
-#define TWM_OP_TABLE_SIZE_ALL 0x300
+/* Loads and stores fused with the i32.add that computed their address, which is
+ * (u32)(a + b) + offset with the add's 32-bit wrap-around kept:
+ *   TWM_OP_ARR_BASE + load/store opcode    a b dst|val offset   (b a slot)
+ *   TWM_OP_ARI_BASE + load/store opcode    a imm dst|val offset
+ *   TWM_OP_SIRR_BASE + store opcode        a b immval offset    (store of an immediate)
+ *   TWM_OP_SIRI_BASE + store opcode        a imm immval offset */
+#define TWM_OP_ARR_BASE 0x300
+#define TWM_OP_ARI_BASE 0x400
+#define TWM_OP_SIRR_BASE 0x500
+#define TWM_OP_SIRI_BASE 0x600
+#define TWM_OP_TABLE_SIZE_ALL 0x700
 _Static_assert(TWM_OP__END <= TWM_OP_IMM_BASE, "engine opcodes overlap the immediate forms");
 
 /* A function type; `types` holds params then results. `hash` speeds up call_indirect checks
@@ -162,6 +172,7 @@ struct twm_data {
 struct twm_code {
 	uint32_t *icode;
 	uint32_t nicode;
+	uint32_t nparams;
 	uint32_t nlocals;     /* params + declared locals */
 	uint32_t frame_slots; /* nlocals + the deepest operand stack */
 	uint8_t *local_types;
