@@ -252,6 +252,7 @@ struct twm_frame {
 	const uint32_t *ip;
 	uint64_t *fp;
 	struct twm_func *func;
+	const uint32_t *code; /* func's code, so a return need not look it up */
 };
 
 struct twm_call_ctx {

@@ -410,11 +410,18 @@ struct rt {
 	struct twm_instance *inst;  /* owner of the current function */
 	struct twm_func *cur;
 	const uint32_t *code; /* the current function's code: base of branch targets */
+	struct twm_memory *m0; /* the instance's memory 0, or an empty one */
+	struct twm_frame *fr;  /* next free entry of sinst->frames */
+	struct twm_frame *fr_base, *fr_end;
 	uint64_t *stack_end;
 	struct twm_error *err;
 	enum tw_err rc;
 	enum twm_trap trap;
 	uint32_t trap_idx; /* element index named in the trap message */
+	/* a call handed to a slow-path handler */
+	struct twm_func *callee;
+	const uint32_t *ret;
+	uint32_t argbase;
 	/* where the run stopped */
 	const uint32_t *ip;
 	uint64_t *fp;
@@ -422,6 +429,9 @@ struct rt {
 };
 
 enum run_exit { X_DONE, X_TRAP, X_SUSPEND, X_ERROR };
+
+/* Stands in for memory 0 in instances without one: every access is out of bounds. */
+static struct twm_memory no_memory;
 
 #define ARGS const uint32_t *ip, uint64_t *fp, uint8_t *mem, uint64_t msize, int64_t fuel, struct rt *rt
 #define PASS ip, fp, mem, msize, fuel, rt
@@ -451,9 +461,14 @@ static const handler_fn table[TWM_OP_TABLE_SIZE_ALL];
  * memory.grow, here or in a host function or callee that shares it. */
 #define RELOAD_MEM()                                                                              \
 	do {                                                                                      \
-		struct twm_memory *m0_ = rt->inst->mem0;                                          \
-		mem = m0_ ? m0_->data : NULL;                                                     \
-		msize = m0_ ? m0_->size : 0;                                                      \
+		msize = rt->m0->size;                                                             \
+	} while (0)
+/* After a switch to another instance. */
+#define LOAD_MEM0()                                                                               \
+	do {                                                                                      \
+		rt->m0 = rt->inst->mem0 ? rt->inst->mem0 : &no_memory;                            \
+		mem = rt->m0->data;                                                               \
+		msize = rt->m0->size;                                                             \
 	} while (0)
 
 #define H1(op, tin, tout, expr)                                                                   \
@@ -767,6 +782,9 @@ H(h_BR_TABLE)
 	NEXT();
 }
 
+/* Slow paths live in their own handlers, reached by tail call: a handler that makes an
+ * ordinary call saves and restores registers on every path, the fast one included. */
+
 /* Out of line so that the site's address never lives in a handler's frame. */
 static __attribute__((noinline)) enum twm_hook_action
 run_loop_hook(struct rt *rt, uint32_t loop_index, uint64_t *fp, uint8_t *mem, uint64_t msize)
@@ -784,23 +802,36 @@ run_loop_hook(struct rt *rt, uint32_t loop_index, uint64_t *fp, uint8_t *mem, ui
 	return inst->hook.fn(&site, inst->hook.env);
 }
 
+H(h_LOOP);
+
+H(h_loop_hook_call)
+{
+	enum twm_hook_action act = run_loop_hook(rt, ip[1], fp, mem, msize);
+	RELOAD_MEM();
+	if (act == TWM_HOOK_LOOP_DONE) {
+		JUMP(ip[2]);
+		NEXT();
+	}
+	ip += 3;
+	__attribute__((musttail)) return h_LOOP(PASS);
+}
+
+/* Entry of a loop without params or results: the JIT may run the whole loop. Without a hook
+ * this also does the work of the LOOP header that always follows, saving a dispatch. */
 H(h_LOOP_HOOK)
 {
-	/* Entry of a loop without params or results: the JIT may run the whole loop. */
-	if (__builtin_expect(rt->inst->hook.fn != NULL, 0)) {
-		enum twm_hook_action act = run_loop_hook(rt, ip[1], fp, mem, msize);
-		RELOAD_MEM();
-		if (act == TWM_HOOK_LOOP_DONE) {
-			JUMP(ip[2]);
-			NEXT();
-		}
-	}
+	if (__builtin_expect(rt->inst->hook.fn != NULL, 0))
+		__attribute__((musttail)) return h_loop_hook_call(PASS);
+	ip += 3;
+	if (__builtin_expect(fuel <= 0, 0))
+		SUSPEND(); /* at the header, which checks again on resumption */
+	fuel -= ip[1];
 	ip += 3;
 	NEXT();
 }
+/* Loop header, the target of every backedge: fuel is charged once per iteration. */
 H(h_LOOP)
 {
-	/* Loop header, the target of every backedge: fuel is charged once per iteration. */
 	if (__builtin_expect(fuel <= 0, 0))
 		SUSPEND();
 	fuel -= ip[1];
@@ -808,40 +839,63 @@ H(h_LOOP)
 	NEXT();
 }
 
-/* Switch the per-function state to `f`, which may belong to another instance. */
-#define ENTER_FUNC(f)                                                                             \
+/* Back in the caller: pop its frame. The callee may have grown the memory. */
+#define RETURN_TO_CALLER()                                                                        \
 	do {                                                                                      \
-		rt->cur = (f);                                                                    \
-		rt->code = (f)->code->icode;                                              \
-		if (__builtin_expect((f)->inst != rt->inst, 0))                                   \
-			rt->inst = (f)->inst;                                                     \
-		RELOAD_MEM();                                                                     \
+		struct twm_frame *fr_ = rt->fr;                                                   \
+		if (__builtin_expect(fr_ == rt->fr_base, 0)) {                                    \
+			rt->fuel = fuel;                                                          \
+			return X_DONE;                                                            \
+		}                                                                                 \
+		rt->fr = --fr_;                                                                   \
+		ip = fr_->ip;                                                                     \
+		fp = fr_->fp;                                                                     \
+		rt->cur = fr_->func;                                                              \
+		rt->code = fr_->code;                                                             \
+		if (__builtin_expect(fr_->func->inst != rt->inst, 0)) {                           \
+			rt->inst = fr_->func->inst;                                               \
+			LOAD_MEM0();                                                              \
+		} else {                                                                          \
+			RELOAD_MEM();                                                             \
+		}                                                                                 \
+		NEXT();                                                                           \
 	} while (0)
+
+H(h_return_many)
+{
+	uint32_t src = ip[1], n = ip[2];
+	for (uint32_t k = 0; k < n; k++)
+		fp[k] = fp[src + k];
+	RETURN_TO_CALLER();
+}
 
 H(h_RETURN)
 {
-	uint32_t src = ip[1];
 	uint32_t n = ip[2];
-	if (n == 1)
-		fp[0] = fp[src];
-	else
-		for (uint32_t k = 0; k < n; k++)
-			fp[k] = fp[src + k];
-	struct twm_instance *s = rt->sinst;
-	if (s->depth == 0) {
+	if (__builtin_expect(n > 1, 0))
+		__attribute__((musttail)) return h_return_many(PASS);
+	if (n)
+		fp[0] = fp[ip[1]];
+	RETURN_TO_CALLER();
+}
+
+/* A host function: its arguments at fp[rt->argbase...], returning to rt->ret. */
+H(h_call_host)
+{
+	enum tw_err rc = twm_host_call(rt->inst, rt->callee, fp + rt->argbase, rt->err);
+	if (rc != TW_ERR_OK) {
+		rt->rc = rc;
 		rt->fuel = fuel;
-		return X_DONE;
+		return X_ERROR;
 	}
-	struct twm_frame *fr = &s->frames[--s->depth];
-	ip = fr->ip;
-	fp = fr->fp;
-	/* the callee may have grown the memory */
-	ENTER_FUNC(fr->func);
+	RELOAD_MEM();
+	ip = rt->ret;
 	NEXT();
 }
 
-/* A call to `callee` with its arguments at fp[argbase...], returning to `ret`. Fuel: one unit. */
-#define DO_CALL(callee_expr, argbase, ret)                                                        \
+/* A call to `callee` with its arguments at fp[argbase...], returning to `ret`. Fuel: one unit.
+ * The callee's frame starts at its first argument, so arguments are not copied. */
+#define DO_CALL(callee_expr, base_expr, ret_expr)                                                        \
 	do {                                                                                      \
 		struct twm_func *callee_ = (callee_expr);                                         \
 		if (__builtin_expect(fuel <= 0, 0))                                               \
@@ -849,33 +903,29 @@ H(h_RETURN)
 		fuel--;                                                                           \
 		const struct twm_code *cc_ = callee_->code;                                       \
 		if (__builtin_expect(!cc_, 0)) {                                                  \
-			enum tw_err rc_ = twm_host_call(rt->inst, callee_, fp + (argbase), rt->err); \
-			if (rc_ != TW_ERR_OK) {                                                   \
-				rt->rc = rc_;                                                     \
-				rt->fuel = fuel;                                                  \
-				return X_ERROR;                                                   \
-			}                                                                         \
-			RELOAD_MEM();                                                             \
-			ip = (ret);                                                               \
-			NEXT();                                                                   \
+			rt->callee = callee_;                                                     \
+			rt->argbase = (base_expr);                                                  \
+			rt->ret = (ret_expr);                                                          \
+			__attribute__((musttail)) return h_call_host(PASS);                       \
 		}                                                                                 \
-		struct twm_instance *s_ = rt->sinst;                                              \
-		uint64_t *nfp_ = fp + (argbase);                                                  \
-		if (s_->depth >= s_->call_depth_max ||                                            \
-		    (size_t)(rt->stack_end - nfp_) < cc_->frame_slots)                            \
+		uint64_t *nfp_ = fp + (base_expr);                                                \
+		struct twm_frame *fr_ = rt->fr;                                                   \
+		if (fr_ == rt->fr_end || (size_t)(rt->stack_end - nfp_) < cc_->frame_slots)       \
 			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
-		struct twm_frame *fr_ = &s_->frames[s_->depth++];                                 \
-		fr_->ip = (ret);                                                                  \
+		rt->fr = fr_ + 1;                                                                 \
+		fr_->ip = (ret_expr);                                                                  \
 		fr_->fp = fp;                                                                     \
 		fr_->func = rt->cur;                                                              \
+		fr_->code = rt->code;                                                             \
 		fp = nfp_;                                                                        \
+		_Pragma("clang loop vectorize(disable) unroll(disable)")                          \
 		for (uint32_t k_ = cc_->nparams; k_ < cc_->nlocals; k_++)                         \
 			fp[k_] = 0;                                                               \
 		rt->cur = callee_;                                                                \
 		rt->code = cc_->icode;                                                            \
 		if (__builtin_expect(callee_->inst != rt->inst, 0)) {                             \
 			rt->inst = callee_->inst;                                                 \
-			RELOAD_MEM();                                                             \
+			LOAD_MEM0();                                                              \
 		}                                                                                 \
 		ip = cc_->icode;                                                                  \
 		NEXT();                                                                           \
@@ -886,6 +936,15 @@ __attribute__((no_builtin("memset"))) H(h_CALL)
 {
 	DO_CALL(rt->inst->funcs[ip[1]], ip[2], ip + 3);
 }
+
+/* The callee's type differs from the expected one as a pointer: compare in full. */
+__attribute__((no_builtin("memset"))) H(h_call_indirect_check)
+{
+	if (!twm_ftype_eq(rt->callee->type, &rt->inst->module->types[ip[1]]))
+		TRAP(TWM_TRAP_INDIRECT_TYPE);
+	DO_CALL(rt->callee, ip[4], ip + 5);
+}
+
 __attribute__((no_builtin("memset"))) H(h_CALL_INDIRECT)
 {
 	struct twm_instance *inst = rt->inst;
@@ -897,8 +956,10 @@ __attribute__((no_builtin("memset"))) H(h_CALL_INDIRECT)
 	struct twm_func *callee = (struct twm_func *)t->elems[i];
 	if (!callee)
 		TRAP(TWM_TRAP_UNINIT_ELEMENT);
-	if (!twm_ftype_eq(callee->type, &inst->module->types[ip[1]]))
-		TRAP(TWM_TRAP_INDIRECT_TYPE);
+	if (__builtin_expect(callee->type != &inst->module->types[ip[1]], 0)) {
+		rt->callee = callee;
+		__attribute__((musttail)) return h_call_indirect_check(PASS);
+	}
 	DO_CALL(callee, ip[4], ip + 5);
 }
 
@@ -1123,6 +1184,10 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 		.inst = cur->inst,
 		.cur = cur,
 		.code = cur->code->icode,
+		.m0 = cur->inst->mem0 ? cur->inst->mem0 : &no_memory,
+		.fr = sinst->frames + sinst->depth,
+		.fr_base = sinst->frames,
+		.fr_end = sinst->frames + sinst->call_depth_max,
 		.stack_end = sinst->stack + sinst->stack_slots,
 		.err = err,
 		.rc = TW_ERR_OK,
@@ -1130,16 +1195,16 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 		.trap_idx = UINT32_MAX,
 		.fuel = fuel,
 	};
-	struct twm_memory *m0 = rt.inst->mem0;
 	const uint32_t *ip = sinst->ip;
 	enum tw_err rc;
-	int x = table[*ip](ip, sinst->fp, m0 ? m0->data : NULL, m0 ? m0->size : 0, fuel, &rt);
+	int x = table[*ip](ip, sinst->fp, rt.m0->data, rt.m0->size, fuel, &rt);
 	sinst->fuel_used += (uint64_t)(fuel - rt.fuel);
 	switch (x) {
 	case X_SUSPEND:
 		sinst->ip = rt.ip;
 		sinst->fp = rt.fp;
 		sinst->cur = rt.cur;
+		sinst->depth = (uint32_t)(rt.fr - rt.fr_base);
 		sinst->suspended = true;
 		return TW_ERR_WASM_FUEL;
 	case X_DONE:
