@@ -597,6 +597,12 @@ static bool imm_ok(uint8_t op, uint64_t v)
 	return false;
 }
 
+/* i64 operations with a TWM_OP_IMM64_BASE form (constants that do not fit 32 bits). */
+static bool imm64_ok(uint8_t op)
+{
+	return (op >= 0x51 && op <= 0x5a) || (op >= 0x7c && op <= 0x7e) || (op >= 0x83 && op <= 0x8a);
+}
+
 static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, uint8_t res)
 {
 	uint32_t need = b ? 2 : 1;
@@ -620,11 +626,15 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	}
 	if (!real_src(c, h, &sa))
 		return false;
-	bool imm = false;
+	bool imm = false, imm64 = false;
+	uint64_t k = 0;
 	if (b) {
 		if ((c->src[h + 1] & SRC_CONST) && imm_ok(op, c->cval[h + 1])) {
 			imm = true;
 			sb = (uint32_t)c->cval[h + 1];
+		} else if ((c->src[h + 1] & SRC_CONST) && imm64_ok(op)) {
+			imm64 = true;
+			k = c->cval[h + 1];
 		} else if (!real_src(c, h + 1, &sb)) {
 			return false;
 		}
@@ -633,7 +643,12 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	}
 	if (!pop(c, a, NULL) || !push(c, res))
 		return false;
-	if (b) {
+	if (imm64) {
+		if (!(emit3(c, TWM_OP_IMM64_BASE + op, sa, (uint32_t)k) &&
+		      emit2(c, (uint32_t)(k >> 32), c->nl + h)))
+			return false;
+		c->last_op = c->ncode - 5;
+	} else if (b) {
 		if (!emit4(c, imm ? TWM_OP_IMM_BASE + op : op, sa, sb, c->nl + h))
 			return false;
 		c->last_op = c->ncode - 4;
@@ -660,7 +675,11 @@ static uint32_t back_op(uint32_t op)
 		return TWM_OP_BRB_IF_NOT;
 	if (op >= TWM_OP_BR_EQ && op <= TWM_OP_BR_GE_U)
 		return TWM_OP_BRB_EQ + (op - TWM_OP_BR_EQ);
-	return TWM_OP_BRBI_EQ + (op - TWM_OP_BRI_EQ);
+	if (op >= TWM_OP_BRI_EQ && op <= TWM_OP_BRI_GE_U)
+		return TWM_OP_BRBI_EQ + (op - TWM_OP_BRI_EQ);
+	if (op >= TWM_OP_BR64_EQ && op <= TWM_OP_BR64_GE_U)
+		return TWM_OP_BRB64_EQ + (op - TWM_OP_BR64_EQ);
+	return TWM_OP_BRBI64_EQ + (op - TWM_OP_BRI64_EQ);
 }
 
 /* A conditional branch on `cond` (taken when it is non-zero if `when_true`, else when zero) to
@@ -691,9 +710,31 @@ static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_tr
 			bop = TWM_OP_BRI_EQ + (fop - 0x46);
 			two = true;
 			c->ncode = prev_op;
+		} else if (op >= 0x51 && op <= 0x5a) {
+			uint32_t fop = when_true ? op : inverse[op - 0x51] + 0x0b;
+			a = c->code[prev_op + 1];
+			b = c->code[prev_op + 2];
+			bop = TWM_OP_BR64_EQ + (fop - 0x51);
+			two = true;
+			c->ncode = prev_op;
+		} else if (op >= TWM_OP_IMM_BASE + 0x51 && op <= TWM_OP_IMM_BASE + 0x5a) {
+			uint32_t cmp = op - TWM_OP_IMM_BASE;
+			uint32_t fop = when_true ? cmp : inverse[cmp - 0x51] + 0x0b;
+			a = c->code[prev_op + 1];
+			b = c->code[prev_op + 2];
+			bop = TWM_OP_BRI64_EQ + (fop - 0x51);
+			two = true;
+			c->ncode = prev_op;
 		} else if (op == 0x45) {
 			a = c->code[prev_op + 1];
 			bop = when_true ? TWM_OP_BR_IF_NOT : TWM_OP_BR_IF;
+			c->ncode = prev_op;
+		} else if (op == 0x50) {
+			/* i64.eqz: compare with an immediate 0 */
+			a = c->code[prev_op + 1];
+			b = 0;
+			bop = when_true ? TWM_OP_BRI64_EQ : TWM_OP_BRI64_NE;
+			two = true;
 			c->ncode = prev_op;
 		}
 	}

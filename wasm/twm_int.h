@@ -79,7 +79,12 @@
 	/* backedges: like BR, BR_IF, BR_IF_NOT, BR_*, BRI_* but the target is a LOOP header + 3 and \
 	 * the branch charges the loop's fuel (cost read from the header) */                       \
 	X(BRB) X(BRB_IF) X(BRB_IF_NOT) X(BRB_EQ) X(BRB_NE) X(BRB_LT_S) X(BRB_LT_U) X(BRB_GT_S) X(BRB_GT_U) X(BRB_LE_S) X(BRB_LE_U) X(BRB_GE_S) X(BRB_GE_U) \
-	X(BRBI_EQ) X(BRBI_NE) X(BRBI_LT_S) X(BRBI_LT_U) X(BRBI_GT_S) X(BRBI_GT_U) X(BRBI_LE_S) X(BRBI_LE_U) X(BRBI_GE_S) X(BRBI_GE_U)
+	X(BRBI_EQ) X(BRBI_NE) X(BRBI_LT_S) X(BRBI_LT_U) X(BRBI_GT_S) X(BRBI_GT_U) X(BRBI_LE_S) X(BRBI_LE_U) X(BRBI_GE_S) X(BRBI_GE_U) \
+	/* the four families again for i64 compares (immediates sign-extended from 32 bits) */    \
+	X(BR64_EQ) X(BR64_NE) X(BR64_LT_S) X(BR64_LT_U) X(BR64_GT_S) X(BR64_GT_U) X(BR64_LE_S) X(BR64_LE_U) X(BR64_GE_S) X(BR64_GE_U) \
+	X(BRI64_EQ) X(BRI64_NE) X(BRI64_LT_S) X(BRI64_LT_U) X(BRI64_GT_S) X(BRI64_GT_U) X(BRI64_LE_S) X(BRI64_LE_U) X(BRI64_GE_S) X(BRI64_GE_U) \
+	X(BRB64_EQ) X(BRB64_NE) X(BRB64_LT_S) X(BRB64_LT_U) X(BRB64_GT_S) X(BRB64_GT_U) X(BRB64_LE_S) X(BRB64_LE_U) X(BRB64_GE_S) X(BRB64_GE_U) \
+	X(BRBI64_EQ) X(BRBI64_NE) X(BRBI64_LT_S) X(BRBI64_LT_U) X(BRBI64_GT_S) X(BRBI64_GT_U) X(BRBI64_LE_S) X(BRBI64_LE_U) X(BRBI64_GE_S) X(BRBI64_GE_U)
 
 #define TWM_OP_BASE 0x100
 enum twm_op {
@@ -102,7 +107,10 @@ enum twm_op {
 #define TWM_OP_ARI_BASE 0x400
 #define TWM_OP_SIRR_BASE 0x500
 #define TWM_OP_SIRI_BASE 0x600
-#define TWM_OP_TABLE_SIZE_ALL 0x700
+/* i64 binary operations whose second operand is a constant that needs all 64 bits:
+ * TWM_OP_IMM64_BASE + binary opcode, operands "a lo hi dst". */
+#define TWM_OP_IMM64_BASE 0x700
+#define TWM_OP_TABLE_SIZE_ALL 0x800
 _Static_assert(TWM_OP__END <= TWM_OP_IMM_BASE, "engine opcodes overlap the immediate forms");
 
 /* A function type; `types` holds params then results. `hash` speeds up call_indirect checks

@@ -499,9 +499,22 @@ static const handler_fn table[TWM_OP_TABLE_SIZE_ALL];
 		ip += 4;                                                                          \
 		NEXT();                                                                           \
 	}
+/* i64 operations with a full 64-bit immediate: "a lo hi dst" */
+#define H2L_I32(op, tout, expr)
+#define H2L_I64(op, tout, expr)                                                                   \
+	H(hl_##op)                                                                                \
+	{                                                                                         \
+		uint64_t a = SL(1);                                                               \
+		uint64_t b = (uint64_t)ip[2] | ((uint64_t)ip[3] << 32);                           \
+		SL(4) = PUT_##tout(expr);                                                         \
+		ip += 5;                                                                          \
+		NEXT();                                                                           \
+	}
+#define H2L(op, tin, tout, expr) H2L_##tin(op, tout, expr)
 NUM1(H1)
 NUM2(H2)
 NUM2I(H2I)
+NUM2I(H2L)
 
 /* Loads and stores: ea is at most 2^32 - 1 + 2^32 - 1, so the 64-bit sum cannot wrap. */
 #define ACCESS(name, EA, width, body, len)                                                        \
@@ -726,6 +739,62 @@ CMPS(HBR2, BR_)
 CMPS(HBRI2, BRI_)
 CMPS(HBRB2, BRB_)
 CMPS(HBRBI2, BRBI_)
+
+#define HBR64(name, cmp)                                                                          \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint64_t a = SL(1), b = SL(2);                                                    \
+		if (cmp)                                                                          \
+			JUMP(ip[3]);                                                              \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HBRI64(name, cmp)                                                                         \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint64_t a = SL(1), b = IMM_I64(ip[2]);                                           \
+		if (cmp)                                                                          \
+			JUMP(ip[3]);                                                              \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HBRB64(name, cmp)                                                                         \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint64_t a = SL(1), b = SL(2);                                                    \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[3]);                                                          \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HBRBI64(name, cmp)                                                                        \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint64_t a = SL(1), b = IMM_I64(ip[2]);                                           \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[3]);                                                          \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define CMPS64(X, P)                                                                              \
+	X(P##EQ, a == b)                                                                          \
+	X(P##NE, a != b)                                                                          \
+	X(P##LT_S, S64(a) < S64(b))                                                               \
+	X(P##LT_U, a < b)                                                                         \
+	X(P##GT_S, S64(a) > S64(b))                                                               \
+	X(P##GT_U, a > b)                                                                         \
+	X(P##LE_S, S64(a) <= S64(b))                                                              \
+	X(P##LE_U, a <= b)                                                                        \
+	X(P##GE_S, S64(a) >= S64(b))                                                              \
+	X(P##GE_U, a >= b)
+CMPS64(HBR64, BR64_)
+CMPS64(HBRI64, BRI64_)
+CMPS64(HBRB64, BRB64_)
+CMPS64(HBRBI64, BRBI64_)
 
 H(h_BRB)
 {
@@ -1166,6 +1235,9 @@ H(h_bad)
 #define TBL_SP(op) [op] = h_##op,
 #define TBL_OWN(n) [TWM_OP_##n] = h_##n,
 #define TBL_IMM(op, ...) [TWM_OP_IMM_BASE + op] = hi_##op,
+#define TBL_L_I32(op)
+#define TBL_L_I64(op) [TWM_OP_IMM64_BASE + op] = hl_##op,
+#define TBL_L(op, tin, ...) TBL_L_##tin(op)
 #define TBL_ACC(op, ...) [op] = h_##op, [TWM_OP_ARR_BASE + op] = hrr_##op,                      \
 			 [TWM_OP_ARI_BASE + op] = hri_##op,
 #define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = hsi_##op, [TWM_OP_SIRR_BASE + op] = hsirr_##op, \
@@ -1173,7 +1245,7 @@ H(h_bad)
 static const handler_fn table[TWM_OP_TABLE_SIZE_ALL] = {
 	[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = h_bad,
 	NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_ACC) STORES(TBL_ACC) SPECIAL(TBL_SP)
-		TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) STORES_IMM(TBL_SIMM)};
+		TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) NUM2I(TBL_L) STORES_IMM(TBL_SIMM)};
 #pragma clang diagnostic pop
 
 enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
