@@ -54,6 +54,13 @@ struct twm_compiler {
 	 * and constants (which emit nothing) came after it: a load or store whose address is
 	 * that slot absorbs the add. */
 	uint32_t add_at;
+	/* Declared locals not yet written while the function is still in its straight-line
+	 * prologue (bit i: local nparams + i). Locals are zeroed with ZERO instructions only when
+	 * the prologue ends, and only those the prologue did not write: compilers initialize most
+	 * locals at the top, so most calls zero nothing. */
+	bool prologue;
+	uint32_t nparams;
+	uint64_t unset;
 	struct ctl *ctl;
 	uint32_t nctl, ctl_cap;
 	uint32_t *code;
@@ -1006,6 +1013,52 @@ static uint32_t addr_op(uint32_t add_op, uint32_t op)
 	return (imm_addr ? TWM_OP_ARI_BASE : TWM_OP_ARR_BASE) + op;
 }
 
+/* Whether the straight-line prologue goes on through `op` (its immediates at `imm`): no
+ * label, branch or trap yet, and no read of a declared local that was not written. */
+static bool prologue_continues(struct twm_compiler *c, uint8_t op, const uint8_t *imm)
+{
+	if (op == 0x20) {
+		uint32_t x = 0, shift = 0;
+		/* peek the LEB128 index; a malformed one ends the prologue and fails later */
+		for (int i = 0; i < 5 && imm < c->r->end; i++, shift += 7) {
+			x |= (uint32_t)(*imm & 0x7f) << shift;
+			if (!(*imm++ & 0x80))
+				return x < c->nparams || x >= c->nl ||
+				       !(c->unset >> (x - c->nparams) & 1);
+		}
+		return false;
+	}
+	return op == 0x10 || op == 0x1a || op == 0x1b || op == 0x21 || op == 0x22 || op == 0x23 ||
+	       op == 0x24 || (op >= 0x28 && op <= 0x3e) || (op >= 0x41 && op <= 0xc4);
+}
+
+/* A local written in the prologue needs no zeroing. */
+static void prologue_wrote(struct twm_compiler *c, uint32_t x)
+{
+	if (c->prologue && x >= c->nparams && x < c->nl)
+		c->unset &= ~(UINT64_C(1) << (x - c->nparams));
+}
+
+/* The prologue ends here: zero the declared locals it did not write, one ZERO per run. */
+static bool end_prologue(struct twm_compiler *c)
+{
+	uint64_t m = c->unset;
+	c->prologue = false;
+	for (uint32_t i = 0; i < 64;) {
+		if (!(m >> i & 1)) {
+			i++;
+			continue;
+		}
+		uint32_t j = i;
+		while (j < 64 && (m >> j & 1))
+			j++;
+		if (!emit3(c, TWM_OP_ZERO, c->nparams + i, j - i))
+			return false;
+		i = j;
+	}
+	return true;
+}
+
 static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *declared,
 		 const uint8_t *body_start)
 {
@@ -1015,6 +1068,16 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 
 	if (!push_ctl(c, CTL_FUNC, 0, NULL, ft->nresults, ft->types + ft->nparams))
 		return false;
+	c->nparams = ft->nparams;
+	c->prologue = false;
+	if (c->nl - ft->nparams > 64) {
+		if (!emit3(c, TWM_OP_ZERO, ft->nparams, c->nl - ft->nparams))
+			return false;
+	} else if (c->nl > ft->nparams) {
+		c->prologue = true;
+		c->unset = c->nl - ft->nparams == 64 ? UINT64_MAX
+						     : (UINT64_C(1) << (c->nl - ft->nparams)) - 1;
+	}
 	while (c->nctl > 0) {
 		const uint8_t *op_at = r->p;
 		uint8_t op;
@@ -1022,6 +1085,8 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		if (!twm_rd_u8(r, &op))
 			return false;
 		c->ninstr++;
+		if (c->prologue && !prologue_continues(c, op, r->p) && !end_prologue(c))
+			return false;
 		uint32_t prev_dst = c->last_dst, prev_op = c->last_op, add_at = c->add_at;
 		c->last_dst = c->last_op = NO_PATCH;
 		if (op != 0x20 && (op < 0x41 || op > 0x44))
@@ -1032,7 +1097,13 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			     op == 0x1c ||
 			     (op >= 0x20 && op <= 0x22) || op == 0x24 || (op >= 0x28 && op <= 0x3e) ||
 			     (op >= 0x41 && op <= 0xc4);
-		if (!keeps && live(c) && !materialize_range(c, 0, c->nvt))
+		/* a return of at most one value reads it where it is: the frame goes away */
+		bool ret_direct = (op == 0x0f || (op == 0x0b && c->nctl == 1)) && c->ctl[0].nr <= 1;
+		uint32_t ret_src = 0;
+		if (ret_direct && live(c) && c->ctl[0].nr == 1 && c->nvt > top(c)->height &&
+		    !real_src(c, c->nvt - 1, &ret_src))
+			return false;
+		if (!keeps && !ret_direct && live(c) && !materialize_range(c, 0, c->nvt))
 			return false;
 		switch (op) {
 		case 0x00: /* unreachable */
@@ -1118,7 +1189,8 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 					return fail(c, "type mismatch");
 			}
 			if (f->kind == CTL_FUNC) {
-				if (live(c) && !emit3(c, TWM_OP_RETURN, slot(c, 0), f->nr))
+				uint32_t src = f->nr == 1 ? ret_src : slot(c, 0);
+				if (live(c) && !emit3(c, TWM_OP_RETURN, src, f->nr))
 					return false;
 				patch_list(c, f->patch, c->ncode);
 				c->nctl--;
@@ -1208,7 +1280,10 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			bool was_live = live(c);
 			if (!pop_n(c, L->nr, L->rt))
 				return false;
-			if (was_live) {
+			if (was_live && L->nr == 1) {
+				if (!emit3(c, TWM_OP_RETURN, ret_src, 1))
+					return false;
+			} else if (was_live) {
 				c->nvt += L->nr;
 				if (!emit_jump(c, L))
 					return false;
@@ -1285,6 +1360,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			} else {
 				if (!set_local(c, x, op == 0x22, prev_dst))
 					return false;
+				prologue_wrote(c, x);
 			}
 			break;
 		case 0x23:

@@ -437,6 +437,8 @@ static struct twm_memory no_memory;
 #define PASS ip, fp, mem, msize, fuel, rt
 typedef int (*handler_fn)(ARGS);
 #define H(name) static int name(ARGS)
+/* A slow path: never inlined into the fast handler that tail-calls it (see below). */
+#define H_SLOW(name) static __attribute__((noinline)) int name(ARGS)
 
 static const handler_fn table[TWM_OP_TABLE_SIZE_ALL];
 
@@ -873,7 +875,7 @@ run_loop_hook(struct rt *rt, uint32_t loop_index, uint64_t *fp, uint8_t *mem, ui
 
 H(h_LOOP);
 
-H(h_loop_hook_call)
+H_SLOW(h_loop_hook_call)
 {
 	enum twm_hook_action act = run_loop_hook(rt, ip[1], fp, mem, msize);
 	RELOAD_MEM();
@@ -930,7 +932,7 @@ H(h_LOOP)
 		NEXT();                                                                           \
 	} while (0)
 
-H(h_return_many)
+H_SLOW(h_return_many)
 {
 	uint32_t src = ip[1], n = ip[2];
 	for (uint32_t k = 0; k < n; k++)
@@ -948,73 +950,99 @@ H(h_RETURN)
 	RETURN_TO_CALLER();
 }
 
-/* A host function: its arguments at fp[rt->argbase...], returning to rt->ret. */
-H(h_call_host)
+/* A function's declared locals start at zero. Its code does that itself, as its first
+ * instruction, so that calls need not look at the callee's local counts. */
+H_SLOW(h_zero_many)
 {
-	enum tw_err rc = twm_host_call(rt->inst, rt->callee, fp + rt->argbase, rt->err);
-	if (rc != TW_ERR_OK) {
-		rt->rc = rc;
-		rt->fuel = fuel;
-		return X_ERROR;
-	}
-	RELOAD_MEM();
-	ip = rt->ret;
+	memset(fp + ip[1], 0, (size_t)ip[2] * sizeof(*fp));
+	ip += 3;
+	NEXT();
+}
+H(h_ZERO)
+{
+	uint32_t first = ip[1], n = ip[2];
+	if (__builtin_expect(n > 8, 0))
+		__attribute__((musttail)) return h_zero_many(PASS);
+	_Pragma("clang loop vectorize(disable) unroll(disable)")
+	for (uint32_t k = 0; k < n; k++)
+		fp[first + k] = 0;
+	ip += 3;
 	NEXT();
 }
 
-/* A call to `callee` with its arguments at fp[argbase...], returning to `ret`. Fuel: one unit.
- * The callee's frame starts at its first argument, so arguments are not copied. */
-#define DO_CALL(callee_expr, base_expr, ret_expr)                                                        \
+/* Push the caller's frame and enter `f`'s code with the frame at `nfp`: the callee's frame
+ * starts at its first argument, so arguments are never copied. */
+#define ENTER(f, cc, nfp, ret_expr)                                                               \
+	do {                                                                                      \
+		struct twm_frame *fr_ = rt->fr;                                                   \
+		if (fr_ == rt->fr_end || (size_t)(rt->stack_end - (nfp)) < (cc)->frame_slots)     \
+			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
+		rt->fr = fr_ + 1;                                                                 \
+		fr_->ip = (ret_expr);                                                             \
+		fr_->fp = fp;                                                                     \
+		fr_->func = rt->cur;                                                              \
+		fr_->code = rt->code;                                                             \
+		fp = (nfp);                                                                       \
+		rt->cur = (f);                                                                    \
+		ip = rt->code = (cc)->icode;                                                      \
+	} while (0)
+
+/* A call to a host function or into another instance: the callee, its arguments at
+ * fp[rt->argbase...] and the return address rt->ret were stashed by the fast path, which also
+ * checked the fuel. */
+H_SLOW(h_call_slow)
+{
+	struct twm_func *f = rt->callee;
+	fuel--;
+	if (!f->code) {
+		enum tw_err rc = twm_host_call(rt->inst, f, fp + rt->argbase, rt->err);
+		if (rc != TW_ERR_OK) {
+			rt->rc = rc;
+			rt->fuel = fuel;
+			return X_ERROR;
+		}
+		RELOAD_MEM();
+		ip = rt->ret;
+		NEXT();
+	}
+	ENTER(f, f->code, fp + rt->argbase, rt->ret);
+	rt->inst = f->inst;
+	LOAD_MEM0();
+	NEXT();
+}
+
+/* A call to `callee` with its arguments at fp[argbase...], returning to `ret`. Fuel: one unit. */
+#define DO_CALL(callee_expr, base_expr, ret_expr)                                                 \
 	do {                                                                                      \
 		struct twm_func *callee_ = (callee_expr);                                         \
 		if (__builtin_expect(fuel <= 0, 0))                                               \
 			SUSPEND();                                                                \
-		fuel--;                                                                           \
 		const struct twm_code *cc_ = callee_->code;                                       \
-		if (__builtin_expect(!cc_, 0)) {                                                  \
+		if (__builtin_expect(!cc_ || callee_->inst != rt->inst, 0)) {                     \
 			rt->callee = callee_;                                                     \
-			rt->argbase = (base_expr);                                                  \
-			rt->ret = (ret_expr);                                                          \
-			__attribute__((musttail)) return h_call_host(PASS);                       \
+			rt->argbase = (base_expr);                                                \
+			rt->ret = (ret_expr);                                                     \
+			__attribute__((musttail)) return h_call_slow(PASS);                       \
 		}                                                                                 \
-		uint64_t *nfp_ = fp + (base_expr);                                                \
-		struct twm_frame *fr_ = rt->fr;                                                   \
-		if (fr_ == rt->fr_end || (size_t)(rt->stack_end - nfp_) < cc_->frame_slots)       \
-			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
-		rt->fr = fr_ + 1;                                                                 \
-		fr_->ip = (ret_expr);                                                                  \
-		fr_->fp = fp;                                                                     \
-		fr_->func = rt->cur;                                                              \
-		fr_->code = rt->code;                                                             \
-		fp = nfp_;                                                                        \
-		_Pragma("clang loop vectorize(disable) unroll(disable)")                          \
-		for (uint32_t k_ = cc_->nparams; k_ < cc_->nlocals; k_++)                         \
-			fp[k_] = 0;                                                               \
-		rt->cur = callee_;                                                                \
-		rt->code = cc_->icode;                                                            \
-		if (__builtin_expect(callee_->inst != rt->inst, 0)) {                             \
-			rt->inst = callee_->inst;                                                 \
-			LOAD_MEM0();                                                              \
-		}                                                                                 \
-		ip = cc_->icode;                                                                  \
+		fuel--;                                                                           \
+		ENTER(callee_, cc_, fp + (base_expr), (ret_expr));                                \
 		NEXT();                                                                           \
 	} while (0)
 
-/* no_builtin: zeroing a callee's few locals must stay an inline loop, not a memset call */
-__attribute__((no_builtin("memset"))) H(h_CALL)
+H(h_CALL)
 {
 	DO_CALL(rt->inst->funcs[ip[1]], ip[2], ip + 3);
 }
 
 /* The callee's type differs from the expected one as a pointer: compare in full. */
-__attribute__((no_builtin("memset"))) H(h_call_indirect_check)
+H_SLOW(h_call_indirect_check)
 {
 	if (!twm_ftype_eq(rt->callee->type, &rt->inst->module->types[ip[1]]))
 		TRAP(TWM_TRAP_INDIRECT_TYPE);
 	DO_CALL(rt->callee, ip[4], ip + 5);
 }
 
-__attribute__((no_builtin("memset"))) H(h_CALL_INDIRECT)
+H(h_CALL_INDIRECT)
 {
 	struct twm_instance *inst = rt->inst;
 	struct twm_table *t = inst->tables[ip[2]];

@@ -539,6 +539,12 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	l1 = I64(0x100000000ull);
 	cr_assert_eq(call_u64(inst, "big_lt", &l1, 1, TW_ERR_OK), 0);
 
+	/* count64 leaves large values in the slots that locals_zero's locals reuse */
+	l1 = I64(1000);
+	call_u64(inst, "count64", &l1, 1, TW_ERR_OK);
+	a1 = I32(5);
+	cr_assert_eq(call_u64(inst, "locals_zero", &a1, 1, TW_ERR_OK), 12);
+
 	twm_instance_free(inst);
 	twm_module_unref(mod);
 	free(bytes);

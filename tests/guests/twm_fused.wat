@@ -40,4 +40,13 @@
   (func (export "mix64") (param i64) (result i64)
     local.get 0 i64.const 0xbf58476d1ce4e5b9 i64.mul i64.const 0x100000000 i64.xor)
   (func (export "big_lt") (param i64) (result i32)
-    local.get 0 i64.const 0x100000000 i64.lt_u))
+    local.get 0 i64.const 0x100000000 i64.lt_u)
+  ;; declared locals read before any write start at zero, whatever the stack held before
+  (func (export "locals_zero") (param i32) (result i64)
+    (local i32 i64 f64 i32)
+    i32.const 7 local.set 1
+    local.get 0 local.set 4
+    local.get 2
+    local.get 1 i64.extend_i32_u i64.add
+    local.get 4 i64.extend_i32_u i64.add
+    local.get 3 i64.trunc_f64_s i64.add))
