@@ -58,6 +58,11 @@ struct twm_compiler {
 	 * prologue (bit i: local nparams + i). Locals are zeroed with ZERO instructions only when
 	 * the prologue ends, and only those the prologue did not write: compilers initialize most
 	 * locals at the top, so most calls zero nothing. */
+	uint32_t move_at;  /* the last MOVE emitted, a candidate to pair into MOVE2 */
+	/* The last two numeric instructions emitted back to back (start cells), so that
+	 * "i32.and imm; i32.eqz; br_if" can become one test-and-branch. */
+	uint32_t num_at, num_before, num_end;
+	uint32_t label_at; /* the last cell index a branch target was bound to */
 	bool prologue;
 	uint32_t nparams;
 	uint64_t unset;
@@ -177,6 +182,29 @@ static bool emit4(struct twm_compiler *c, uint32_t a, uint32_t b, uint32_t d, ui
 	return emit2(c, a, b) && emit2(c, d, e);
 }
 
+/* The current position as a branch target: instructions before it and after it must not be
+ * fused into one. */
+static uint32_t here(struct twm_compiler *c)
+{
+	c->label_at = c->ncode;
+	return c->ncode;
+}
+
+/* A MOVE; two in a row with no label between become one MOVE2. */
+static bool emit_move(struct twm_compiler *c, uint32_t src, uint32_t dst)
+{
+	uint32_t m = c->move_at;
+	if (m != NO_PATCH && m + 3 == c->ncode && c->label_at <= m && c->code[m] == TWM_OP_MOVE) {
+		c->code[m] = TWM_OP_MOVE2;
+		c->move_at = NO_PATCH;
+		return emit2(c, src, dst);
+	}
+	if (!emit3(c, TWM_OP_MOVE, src, dst))
+		return false;
+	c->move_at = c->ncode - 3;
+	return true;
+}
+
 static inline uint32_t slot(struct twm_compiler *c, uint32_t h)
 {
 	return c->nl + h;
@@ -214,7 +242,7 @@ static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 	uint32_t dst = slot(c, f->height);
 	if (src != dst) {
 		for (uint32_t k = 0; k < n; k++)
-			if (!emit3(c, TWM_OP_MOVE, src + k, dst + k))
+			if (!emit_move(c, src + k, dst + k))
 				return false;
 	}
 	if (f->kind == CTL_LOOP)
@@ -348,7 +376,7 @@ static bool materialize(struct twm_compiler *c, uint32_t h)
 		ok = (v >> 32) ? emit4(c, TWM_OP_CONST64, d, (uint32_t)v, (uint32_t)(v >> 32))
 			       : emit3(c, TWM_OP_CONST32, d, (uint32_t)v);
 	} else {
-		ok = emit3(c, TWM_OP_MOVE, s, d);
+		ok = emit_move(c, s, d);
 	}
 	c->src[h] = d;
 	c->npending--;
@@ -580,7 +608,7 @@ static bool set_local(struct twm_compiler *c, uint32_t x, bool tee, uint32_t pre
 		/* the previous instruction computed the top: let it write the local */
 		c->code[prev_dst] = x;
 	} else if (s != x) {
-		if (!materialize_local(c, x, h) || !emit3(c, TWM_OP_MOVE, s, x))
+		if (!materialize_local(c, x, h) || !emit_move(c, s, x))
 			return false;
 	}
 	if (!pop(c, c->lt[x], NULL))
@@ -650,6 +678,9 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	}
 	if (!pop(c, a, NULL) || !push(c, res))
 		return false;
+	uint32_t start = c->ncode;
+	c->num_before = c->num_at != NO_PATCH && c->num_end == start ? c->num_at : NO_PATCH;
+	c->num_at = start;
 	if (imm64) {
 		if (!(emit3(c, TWM_OP_IMM64_BASE + op, sa, (uint32_t)k) &&
 		      emit2(c, (uint32_t)(k >> 32), c->nl + h)))
@@ -666,6 +697,7 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 			return false;
 		c->last_op = c->ncode - 3;
 	}
+	c->num_end = c->ncode;
 	c->last_dst = c->ncode - 1;
 	return true;
 }
@@ -686,6 +718,10 @@ static uint32_t back_op(uint32_t op)
 		return TWM_OP_BRBI_EQ + (op - TWM_OP_BRI_EQ);
 	if (op >= TWM_OP_BR64_EQ && op <= TWM_OP_BR64_GE_U)
 		return TWM_OP_BRB64_EQ + (op - TWM_OP_BR64_EQ);
+	if (op == TWM_OP_BRI_TEST)
+		return TWM_OP_BRBI_TEST;
+	if (op == TWM_OP_BRI_TESTZ)
+		return TWM_OP_BRBI_TESTZ;
 	return TWM_OP_BRBI64_EQ + (op - TWM_OP_BRI64_EQ);
 }
 
@@ -732,10 +768,27 @@ static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_tr
 			bop = TWM_OP_BRI64_EQ + (fop - 0x51);
 			two = true;
 			c->ncode = prev_op;
+		} else if (op == TWM_OP_IMM_BASE + 0x71) {
+			a = c->code[prev_op + 1];
+			b = c->code[prev_op + 2];
+			bop = when_true ? TWM_OP_BRI_TEST : TWM_OP_BRI_TESTZ;
+			two = true;
+			c->ncode = prev_op;
 		} else if (op == 0x45) {
+			uint32_t t = c->num_before;
 			a = c->code[prev_op + 1];
 			bop = when_true ? TWM_OP_BR_IF_NOT : TWM_OP_BR_IF;
 			c->ncode = prev_op;
+			/* eqz of an i32.and with an immediate computed just for it */
+			if (c->num_at == prev_op && t != NO_PATCH && t + 4 == prev_op &&
+			    c->label_at <= t && c->code[t] == TWM_OP_IMM_BASE + 0x71 &&
+			    c->code[t + 3] == a && a >= c->nl) {
+				a = c->code[t + 1];
+				b = c->code[t + 2];
+				bop = when_true ? TWM_OP_BRI_TESTZ : TWM_OP_BRI_TEST;
+				two = true;
+				c->ncode = t;
+			}
 		} else if (op == 0x50) {
 			/* i64.eqz: compare with an immediate 0 */
 			a = c->code[prev_op + 1];
@@ -946,7 +999,7 @@ static bool op_br_table(struct twm_compiler *c)
 					L->patch = cells + i;
 				}
 			} else {
-				c->code[cells + i] = c->ncode;
+				c->code[cells + i] = here(c);
 				if (!emit_jump(c, L))
 					return false;
 			}
@@ -1149,7 +1202,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 						return false;
 					f->else_patch = c->ncode - 1;
 				}
-				f->loop_ip = c->ncode;
+				f->loop_ip = here(c);
 				if (was_live && !emit3(c, TWM_OP_LOOP, 1, c->nloops))
 					return false;
 				c->nloops++;
@@ -1170,7 +1223,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			if (live(c) && !(emit(c, TWM_OP_BR) && emit_target(c, f)))
 				return false;
 			if (f->else_patch != NO_PATCH) {
-				c->code[f->else_patch] = c->ncode;
+				c->code[f->else_patch] = here(c);
 				f->else_patch = NO_PATCH;
 			}
 			f->kind = CTL_ELSE;
@@ -1192,17 +1245,17 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				uint32_t src = f->nr == 1 ? ret_src : slot(c, 0);
 				if (live(c) && !emit3(c, TWM_OP_RETURN, src, f->nr))
 					return false;
-				patch_list(c, f->patch, c->ncode);
+				patch_list(c, f->patch, here(c));
 				c->nctl--;
 				break;
 			}
 			if (f->else_patch != NO_PATCH)
-				c->code[f->else_patch] = c->ncode;
+				c->code[f->else_patch] = here(c);
 			if (f->kind == CTL_LOOP && !f->dead) {
 				uint32_t cost = c->ninstr - f->instr_start;
 				c->code[f->loop_ip + 1] = cost ? cost : 1;
 			}
-			patch_list(c, f->patch, c->ncode);
+			patch_list(c, f->patch, here(c));
 			uint32_t nr = f->nr;
 			const uint8_t *rt = f->rt;
 			c->nctl--;
@@ -1259,7 +1312,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 						uint32_t skip = c->ncode - 1;
 						if (!emit_jump(c, L))
 							return false;
-						c->code[skip] = c->ncode;
+						c->code[skip] = here(c);
 					} else {
 						uint32_t t = L->kind == CTL_LOOP ? L->loop_ip : L->patch;
 						if (!emit_cond_branch(c, cond, true, prev_op, prev_dst, t,
@@ -1587,7 +1640,9 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->m = m;
 	c->nvt = c->nctl = c->ncode = c->nloops = 0;
 	c->npending = 0;
-	c->last_dst = c->last_op = c->add_at = NO_PATCH;
+	c->last_dst = c->last_op = c->add_at = c->move_at = NO_PATCH;
+	c->num_at = c->num_before = c->num_end = NO_PATCH;
+	c->label_at = 0;
 	c->max_height = 0;
 	c->ninstr = 0;
 	(void)has_datacount;

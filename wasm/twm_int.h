@@ -85,7 +85,11 @@
 	X(BR64_EQ) X(BR64_NE) X(BR64_LT_S) X(BR64_LT_U) X(BR64_GT_S) X(BR64_GT_U) X(BR64_LE_S) X(BR64_LE_U) X(BR64_GE_S) X(BR64_GE_U) \
 	X(BRI64_EQ) X(BRI64_NE) X(BRI64_LT_S) X(BRI64_LT_U) X(BRI64_GT_S) X(BRI64_GT_U) X(BRI64_LE_S) X(BRI64_LE_U) X(BRI64_GE_S) X(BRI64_GE_U) \
 	X(BRB64_EQ) X(BRB64_NE) X(BRB64_LT_S) X(BRB64_LT_U) X(BRB64_GT_S) X(BRB64_GT_U) X(BRB64_LE_S) X(BRB64_LE_U) X(BRB64_GE_S) X(BRB64_GE_U) \
-	X(BRBI64_EQ) X(BRBI64_NE) X(BRBI64_LT_S) X(BRBI64_LT_U) X(BRBI64_GT_S) X(BRBI64_GT_U) X(BRBI64_LE_S) X(BRBI64_LE_U) X(BRBI64_GE_S) X(BRBI64_GE_U)
+	X(BRBI64_EQ) X(BRBI64_NE) X(BRBI64_LT_S) X(BRBI64_LT_U) X(BRBI64_GT_S) X(BRBI64_GT_U) X(BRBI64_LE_S) X(BRBI64_LE_U) X(BRBI64_GE_S) X(BRBI64_GE_U) \
+	/* i32.and with an immediate fused with the branch: taken when (a & imm) != 0 (TEST) or  \
+	 * == 0 (TESTZ); operands a imm target, forward and backedge */                           \
+	X(BRI_TEST) X(BRI_TESTZ) X(BRBI_TEST) X(BRBI_TESTZ)                                       \
+	X(MOVE2)         /* src1 dst1 src2 dst2  -- two MOVEs in order */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

@@ -793,6 +793,11 @@ CMPS(HBRBI2, BRBI_)
 	X(P##LE_U, a <= b)                                                                        \
 	X(P##GE_S, S64(a) >= S64(b))                                                              \
 	X(P##GE_U, a >= b)
+HBRI2(BRI_TEST, (a & b) != 0)
+HBRI2(BRI_TESTZ, (a & b) == 0)
+HBRBI2(BRBI_TEST, (a & b) != 0)
+HBRBI2(BRBI_TESTZ, (a & b) == 0)
+
 CMPS64(HBR64, BR64_)
 CMPS64(HBRI64, BRI64_)
 CMPS64(HBRB64, BRB64_)
@@ -1065,6 +1070,13 @@ H(h_MOVE)
 {
 	SL(2) = SL(1);
 	ip += 3;
+	NEXT();
+}
+H(h_MOVE2)
+{
+	SL(2) = SL(1);
+	SL(4) = SL(3);
+	ip += 5;
 	NEXT();
 }
 H(h_SELECT)

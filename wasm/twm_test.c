@@ -539,6 +539,19 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	l1 = I64(0x100000000ull);
 	cr_assert_eq(call_u64(inst, "big_lt", &l1, 1, TW_ERR_OK), 0);
 
+	a1 = I32(4);
+	cr_assert_eq(call_u64(inst, "bit_set", &a1, 1, TW_ERR_OK), 1);
+	a1 = I32(3);
+	cr_assert_eq(call_u64(inst, "bit_set", &a1, 1, TW_ERR_OK), 0);
+	a1 = I32(9);
+	cr_assert_eq(call_u64(inst, "bit_clear", &a1, 1, TW_ERR_OK), 1);
+	a1 = I32(2);
+	cr_assert_eq(call_u64(inst, "bit_clear", &a1, 1, TW_ERR_OK), 0);
+	a1 = I32(40);
+	cr_assert_eq(call_u64(inst, "ctz_loop", &a1, 1, TW_ERR_OK), 3);
+	a1 = I32(0x80000000u);
+	cr_assert_eq(call_u64(inst, "ctz_loop", &a1, 1, TW_ERR_OK), 31);
+
 	/* count64 leaves large values in the slots that locals_zero's locals reuse */
 	l1 = I64(1000);
 	call_u64(inst, "count64", &l1, 1, TW_ERR_OK);

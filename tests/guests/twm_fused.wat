@@ -49,4 +49,21 @@
     local.get 2
     local.get 1 i64.extend_i32_u i64.add
     local.get 4 i64.extend_i32_u i64.add
-    local.get 3 i64.trunc_f64_s i64.add))
+    local.get 3 i64.trunc_f64_s i64.add)
+  ;; i32.and with an immediate tested by br_if / if, directly or through i32.eqz
+  (func (export "bit_set") (param i32) (result i32)
+    block local.get 0 i32.const 4 i32.and br_if 0 i32.const 0 return end i32.const 1)
+  (func (export "bit_clear") (param i32) (result i32)
+    local.get 0 i32.const 6 i32.and i32.eqz if (result i32) i32.const 1 else i32.const 0 end)
+  ;; shifts right until bit 0 is set: a test-and-branch backedge
+  (func (export "ctz_loop") (param i32) (result i32)
+    (local i32)
+    loop
+      local.get 0 i32.const 1 i32.and i32.eqz
+      if
+        local.get 0 i32.const 1 i32.shr_u local.set 0
+        local.get 1 i32.const 1 i32.add local.set 1
+        local.get 0 i32.const 1 i32.and i32.eqz br_if 1
+      end
+    end
+    local.get 1))
