@@ -246,7 +246,7 @@ static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 				return false;
 	}
 	if (f->kind == CTL_LOOP)
-		return emit2(c, TWM_OP_BRB, f->loop_ip + 3);
+		return emit2(c, TWM_OP_BRB, f->loop_ip + 3 - c->ncode);
 	return emit(c, TWM_OP_BR) && emit_target(c, f);
 }
 
@@ -799,8 +799,9 @@ static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_tr
 		}
 	}
 	if (back) {
+		/* backedges are relative to the branch instruction (see twm_int.h) */
 		bop = back_op(bop);
-		target += 3;
+		target = target + 3 - c->ncode;
 	}
 	if (two)
 		return emit4(c, bop, a, b, target);

@@ -77,8 +77,9 @@
 	X(BRI_LE_U)                                                                               \
 	X(BRI_GE_S)                                                                               \
 	X(BRI_GE_U) \
-	/* backedges: like BR, BR_IF, BR_IF_NOT, BR_*, BRI_* but the target is a LOOP header + 3 and \
-	 * the branch charges the loop's fuel (cost read from the header) */                       \
+	/* backedges: like BR, BR_IF, BR_IF_NOT, BR_*, BRI_* but the target is a LOOP header + 3, \
+	 * given as a signed cell offset from the branch's opcode cell, and the branch charges the \
+	 * loop's fuel (cost read from the header) */                                              \
 	X(BRB) X(BRB_IF) X(BRB_IF_NOT) X(BRB_EQ) X(BRB_NE) X(BRB_LT_S) X(BRB_LT_U) X(BRB_GT_S) X(BRB_GT_U) X(BRB_LE_S) X(BRB_LE_U) X(BRB_GE_S) X(BRB_GE_U) \
 	X(BRBI_EQ) X(BRBI_NE) X(BRBI_LT_S) X(BRBI_LT_U) X(BRBI_GT_S) X(BRBI_GT_U) X(BRBI_LE_S) X(BRBI_LE_U) X(BRBI_GE_S) X(BRBI_GE_U) \
 	/* the four families again for i64 compares (immediates sign-extended from 32 bits) */    \

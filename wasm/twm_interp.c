@@ -672,11 +672,12 @@ H(h_TRUNC_SAT)
 /* ---- control ---- */
 
 #define JUMP(t) (ip = rt->code + (t))
-/* Backedge to the LOOP header at target - 3: charge its fuel here, or stop there so that
+/* Backedge to the LOOP header at target - 3, the target counted in cells from the branch
+ * instruction (so no code base is needed): charge its fuel here, or stop there so that
  * resuming runs the header's own check. */
 #define BACKEDGE(t)                                                                               \
 	do {                                                                                      \
-		const uint32_t *tgt_ = rt->code + (t);                                            \
+		const uint32_t *tgt_ = ip + (int32_t)(t);                                         \
 		if (__builtin_expect(fuel <= 0, 0)) {                                             \
 			ip = tgt_ - 3;                                                            \
 			SUSPEND();                                                                \
