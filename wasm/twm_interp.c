@@ -522,9 +522,14 @@ NUM2I(H2L)
 #define ACCESS(name, EA, width, body, len)                                                        \
 	H(name)                                                                                   \
 	{                                                                                         \
-		uint64_t ea = (EA);                                                               \
-		if (__builtin_expect(ea + (width) > msize, 0))                                    \
+		uint64_t end = (EA) + (width);                                                    \
+		/* keeps clang from recomputing ea beside end: one sum serves the check and the \
+		 * access (through a displacement); single bytes compare ea >= size already */    \
+		if ((width) > 1)                                                                  \
+			__asm__("" : "+r"(end));                                                  \
+		if (__builtin_expect(end > msize, 0))                                             \
 			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
+		uint8_t *at = mem + end - (width);                                                \
 		body;                                                                             \
 		ip += (len);                                                                      \
 		NEXT();                                                                           \
@@ -536,13 +541,13 @@ NUM2I(H2L)
 #define LOAD_INTO(ctype, conv, d)                                                                 \
 	do {                                                                                      \
 		ctype v;                                                                          \
-		memcpy(&v, mem + ea, sizeof(v));                                                  \
+		memcpy(&v, at, sizeof(v));                                                        \
 		SL(d) = conv;                                                                     \
 	} while (0)
 #define STORE_FROM(ctype, val)                                                                    \
 	do {                                                                                      \
 		ctype v = (ctype)(val);                                                           \
-		memcpy(mem + ea, &v, sizeof(v));                                                  \
+		memcpy(at, &v, sizeof(v));                                                        \
 	} while (0)
 #define HL(op, ctype, conv)                                                                       \
 	ACCESS(h_##op, EA_PLAIN(), sizeof(ctype), LOAD_INTO(ctype, conv, 2), 4)                   \
