@@ -1,8 +1,8 @@
 /*
  * guest_bench.c — the interpreter on whole C programs: the CPU-bound guests of
- * `ninja bench-interp` (the C files in bench/guests, built by ninja as build/guests/bench_NAME.wasm with
- * clang --target=wasm32-wasi -O2), each run at a small size so that the instruction gate stays
- * quick under callgrind.
+ * `ninja bench-interp` (the C files in bench/guests, which ninja builds as
+ * build/guests/bench_NAME.wasm with clang --target=wasm32-wasi -O2), each run at a small size so
+ * that the instruction gate stays quick under callgrind.
  *
  * interp/guest/fib/20            recursive calls: fib(20), 21,891 calls
  * interp/guest/hash/20000        20,000 xorshift-multiply rounds on i64

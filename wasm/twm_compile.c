@@ -635,7 +635,8 @@ static bool imm_ok(uint8_t op, uint64_t v)
 /* i64 operations with a TWM_OP_IMM64_BASE form (constants that do not fit 32 bits). */
 static bool imm64_ok(uint8_t op)
 {
-	return (op >= 0x51 && op <= 0x5a) || (op >= 0x7c && op <= 0x7e) || (op >= 0x83 && op <= 0x8a);
+	return (op >= 0x51 && op <= 0x5a) || (op >= 0x7c && op <= 0x7e) ||
+	       (op >= 0x83 && op <= 0x8a);
 }
 
 static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, uint8_t res)

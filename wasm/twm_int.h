@@ -54,7 +54,7 @@
 	X(LOOP)          /* fuel_cost loop_index  -- loop header: fuel charge per iteration */    \
 	X(LOOP_HOOK)     /* loop_index exit  -- before a [] -> [] loop: calls the loop hook */     \
 	X(TRUNC_SAT)     /* kind(0..7) src dst */                                                 \
-	X(ZERO)          /* first n  -- a function's first instruction: zero its declared locals */ \
+	X(ZERO)          /* first n  -- zero declared locals where the function's prologue ends */ \
 	/* i32 compare fused with a conditional branch, in binary-format order (eq .. ge_u) */    \
 	X(BR_EQ)         /* a b target */                                                         \
 	X(BR_NE)                                                                                  \

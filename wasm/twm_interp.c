@@ -433,7 +433,8 @@ enum run_exit { X_DONE, X_TRAP, X_SUSPEND, X_ERROR };
 /* Stands in for memory 0 in instances without one: every access is out of bounds. */
 static struct twm_memory no_memory;
 
-#define ARGS const uint32_t *ip, uint64_t *fp, uint8_t *mem, uint64_t msize, int64_t fuel, struct rt *rt
+#define ARGS                                                                                      \
+	const uint32_t *ip, uint64_t *fp, uint8_t *mem, uint64_t msize, int64_t fuel, struct rt *rt
 #define PASS ip, fp, mem, msize, fuel, rt
 typedef int (*handler_fn)(ARGS);
 #define H(name) static int name(ARGS)
