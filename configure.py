@@ -445,7 +445,20 @@ def emit_fuzz(n, have, src):
     return outs
 
 
-def emit_bench(n, args, cc, results):
+def emit_bench_guests(n, have):
+    """bench/guests/*.c -> build/guests/bench_NAME.wasm: the CPU-bound guests of bench-interp,
+    which the instruction gate also runs at small sizes (bench/guest_bench.c). Returns them."""
+    if not have["HAVE_WASI_SYSROOT"]:
+        return []
+    outs = []
+    for s in listdir_c(os.path.join("bench", "guests")):
+        out = rel("build", "guests", "bench_" + os.path.basename(s)[:-2] + ".wasm")
+        n.build(out, "wasicc", s)
+        outs.append(out)
+    return outs
+
+
+def emit_bench(n, args, cc, results, have):
     """bench/: the benchmark runner and its targets (bench, bench-report, perf-gate, perf-baseline).
 
     The runner is build/bench/tensor-wasm-bench, linked from every bench/*.c (the harness and each
@@ -467,15 +480,17 @@ def emit_bench(n, args, cc, results):
         objs.append(o)
     runner = rel("build", "bench", "tensor-wasm-bench")
     n.build(runner, "link", objs, implicit=libs, libs=link_libs, ldflags="$ldflags_release")
+    guests = emit_bench_guests(n, have)
     py = shlex.quote(sys.executable)
-    n.build("bench", "run", implicit=[runner], cmd=runner, desc="BENCH (filter: TW_BENCH_FILTER)")
-    n.build("bench-report", "run", implicit=[runner, "bench/report.py"],
+    n.build("bench", "run", implicit=[runner] + guests, cmd=runner,
+            desc="BENCH (filter: TW_BENCH_FILTER)")
+    n.build("bench-report", "run", implicit=[runner, "bench/report.py"] + guests,
             cmd="%s bench/report.py --dir build/bench --runner %s" % (py, runner),
             desc="BENCH-REPORT build/bench/report/index.html")
     gate = "%s bench/perf_gate.py --runner %s --baseline bench/baseline.json" % (py, runner)
-    n.build("perf-gate", "run", implicit=[runner, "bench/perf_gate.py"], cmd=gate,
+    n.build("perf-gate", "run", implicit=[runner, "bench/perf_gate.py"] + guests, cmd=gate,
             desc="PERF-GATE")
-    n.build("perf-baseline", "run", implicit=[runner, "bench/perf_gate.py"],
+    n.build("perf-baseline", "run", implicit=[runner, "bench/perf_gate.py"] + guests,
             cmd=gate + " --record", desc="PERF-BASELINE")
     # Interpreter vs native, node and wasm-interp on bench/guests/*.c, side by side.
     n.build("bench-interp", "run", implicit=["build/tensor-wasm", "bench/interp_vs_native.py"],
@@ -533,7 +548,7 @@ def write_ninja(args, cc, have):
         results[mode] = emit_variant(n, mode, bdir, mode, cc, have, src, args, is_main)
     n.w()
     fuzzers = emit_fuzz(n, have, src)
-    emit_bench(n, args, cc, results)
+    emit_bench(n, args, cc, results, have)
 
     main_bin, main_tests, _, _ = results[args.mode]
     guests = [l.split(": ")[0].split(" ", 1)[1] for l in n.lines

@@ -50,6 +50,22 @@ struct twm_compiler {
 	uint32_t npending; /* heights whose src is not their own slot */
 	uint32_t last_dst; /* dst cell of the previous instruction if it wrote the stack top */
 	uint32_t last_op;  /* opcode cell of the previous instruction, for branch fusion */
+	/* The last emitted instruction if it is an i32.add into a stack slot and only local.get
+	 * and constants (which emit nothing) came after it: a load or store whose address is
+	 * that slot absorbs the add. */
+	uint32_t add_at;
+	/* Declared locals not yet written while the function is still in its straight-line
+	 * prologue (bit i: local nparams + i). Locals are zeroed with ZERO instructions only when
+	 * the prologue ends, and only those the prologue did not write: compilers initialize most
+	 * locals at the top, so most calls zero nothing. */
+	uint32_t move_at;  /* the last MOVE emitted, a candidate to pair into MOVE2 */
+	/* The last two numeric instructions emitted back to back (start cells), so that
+	 * "i32.and imm; i32.eqz; br_if" can become one test-and-branch. */
+	uint32_t num_at, num_before, num_end;
+	uint32_t label_at; /* the last cell index a branch target was bound to */
+	bool prologue;
+	uint32_t nparams;
+	uint64_t unset;
 	struct ctl *ctl;
 	uint32_t nctl, ctl_cap;
 	uint32_t *code;
@@ -166,6 +182,29 @@ static bool emit4(struct twm_compiler *c, uint32_t a, uint32_t b, uint32_t d, ui
 	return emit2(c, a, b) && emit2(c, d, e);
 }
 
+/* The current position as a branch target: instructions before it and after it must not be
+ * fused into one. */
+static uint32_t here(struct twm_compiler *c)
+{
+	c->label_at = c->ncode;
+	return c->ncode;
+}
+
+/* A MOVE; two in a row with no label between become one MOVE2. */
+static bool emit_move(struct twm_compiler *c, uint32_t src, uint32_t dst)
+{
+	uint32_t m = c->move_at;
+	if (m != NO_PATCH && m + 3 == c->ncode && c->label_at <= m && c->code[m] == TWM_OP_MOVE) {
+		c->code[m] = TWM_OP_MOVE2;
+		c->move_at = NO_PATCH;
+		return emit2(c, src, dst);
+	}
+	if (!emit3(c, TWM_OP_MOVE, src, dst))
+		return false;
+	c->move_at = c->ncode - 3;
+	return true;
+}
+
 static inline uint32_t slot(struct twm_compiler *c, uint32_t h)
 {
 	return c->nl + h;
@@ -203,11 +242,11 @@ static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 	uint32_t dst = slot(c, f->height);
 	if (src != dst) {
 		for (uint32_t k = 0; k < n; k++)
-			if (!emit3(c, TWM_OP_MOVE, src + k, dst + k))
+			if (!emit_move(c, src + k, dst + k))
 				return false;
 	}
 	if (f->kind == CTL_LOOP)
-		return emit2(c, TWM_OP_BRB, f->loop_ip + 3);
+		return emit2(c, TWM_OP_BRB, f->loop_ip + 3 - c->ncode);
 	return emit(c, TWM_OP_BR) && emit_target(c, f);
 }
 
@@ -337,7 +376,7 @@ static bool materialize(struct twm_compiler *c, uint32_t h)
 		ok = (v >> 32) ? emit4(c, TWM_OP_CONST64, d, (uint32_t)v, (uint32_t)(v >> 32))
 			       : emit3(c, TWM_OP_CONST32, d, (uint32_t)v);
 	} else {
-		ok = emit3(c, TWM_OP_MOVE, s, d);
+		ok = emit_move(c, s, d);
 	}
 	c->src[h] = d;
 	c->npending--;
@@ -569,7 +608,7 @@ static bool set_local(struct twm_compiler *c, uint32_t x, bool tee, uint32_t pre
 		/* the previous instruction computed the top: let it write the local */
 		c->code[prev_dst] = x;
 	} else if (s != x) {
-		if (!materialize_local(c, x, h) || !emit3(c, TWM_OP_MOVE, s, x))
+		if (!materialize_local(c, x, h) || !emit_move(c, s, x))
 			return false;
 	}
 	if (!pop(c, c->lt[x], NULL))
@@ -591,6 +630,13 @@ static bool imm_ok(uint8_t op, uint64_t v)
 	if ((op >= 0x51 && op <= 0x5a) || (op >= 0x7c && op <= 0x7e) || (op >= 0x83 && op <= 0x8a))
 		return (int64_t)v == (int64_t)(int32_t)(uint32_t)v;
 	return false;
+}
+
+/* i64 operations with a TWM_OP_IMM64_BASE form (constants that do not fit 32 bits). */
+static bool imm64_ok(uint8_t op)
+{
+	return (op >= 0x51 && op <= 0x5a) || (op >= 0x7c && op <= 0x7e) ||
+	       (op >= 0x83 && op <= 0x8a);
 }
 
 static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, uint8_t res)
@@ -616,11 +662,15 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	}
 	if (!real_src(c, h, &sa))
 		return false;
-	bool imm = false;
+	bool imm = false, imm64 = false;
+	uint64_t k = 0;
 	if (b) {
 		if ((c->src[h + 1] & SRC_CONST) && imm_ok(op, c->cval[h + 1])) {
 			imm = true;
 			sb = (uint32_t)c->cval[h + 1];
+		} else if ((c->src[h + 1] & SRC_CONST) && imm64_ok(op)) {
+			imm64 = true;
+			k = c->cval[h + 1];
 		} else if (!real_src(c, h + 1, &sb)) {
 			return false;
 		}
@@ -629,15 +679,26 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	}
 	if (!pop(c, a, NULL) || !push(c, res))
 		return false;
-	if (b) {
+	uint32_t start = c->ncode;
+	c->num_before = c->num_at != NO_PATCH && c->num_end == start ? c->num_at : NO_PATCH;
+	c->num_at = start;
+	if (imm64) {
+		if (!(emit3(c, TWM_OP_IMM64_BASE + op, sa, (uint32_t)k) &&
+		      emit2(c, (uint32_t)(k >> 32), c->nl + h)))
+			return false;
+		c->last_op = c->ncode - 5;
+	} else if (b) {
 		if (!emit4(c, imm ? TWM_OP_IMM_BASE + op : op, sa, sb, c->nl + h))
 			return false;
 		c->last_op = c->ncode - 4;
+		if (op == 0x6a)
+			c->add_at = c->ncode - 4;
 	} else {
 		if (!emit3(c, op, sa, c->nl + h))
 			return false;
 		c->last_op = c->ncode - 3;
 	}
+	c->num_end = c->ncode;
 	c->last_dst = c->ncode - 1;
 	return true;
 }
@@ -654,7 +715,15 @@ static uint32_t back_op(uint32_t op)
 		return TWM_OP_BRB_IF_NOT;
 	if (op >= TWM_OP_BR_EQ && op <= TWM_OP_BR_GE_U)
 		return TWM_OP_BRB_EQ + (op - TWM_OP_BR_EQ);
-	return TWM_OP_BRBI_EQ + (op - TWM_OP_BRI_EQ);
+	if (op >= TWM_OP_BRI_EQ && op <= TWM_OP_BRI_GE_U)
+		return TWM_OP_BRBI_EQ + (op - TWM_OP_BRI_EQ);
+	if (op >= TWM_OP_BR64_EQ && op <= TWM_OP_BR64_GE_U)
+		return TWM_OP_BRB64_EQ + (op - TWM_OP_BR64_EQ);
+	if (op == TWM_OP_BRI_TEST)
+		return TWM_OP_BRBI_TEST;
+	if (op == TWM_OP_BRI_TESTZ)
+		return TWM_OP_BRBI_TESTZ;
+	return TWM_OP_BRBI64_EQ + (op - TWM_OP_BRI64_EQ);
 }
 
 /* A conditional branch on `cond` (taken when it is non-zero if `when_true`, else when zero) to
@@ -685,15 +754,55 @@ static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_tr
 			bop = TWM_OP_BRI_EQ + (fop - 0x46);
 			two = true;
 			c->ncode = prev_op;
+		} else if (op >= 0x51 && op <= 0x5a) {
+			uint32_t fop = when_true ? op : inverse[op - 0x51] + 0x0b;
+			a = c->code[prev_op + 1];
+			b = c->code[prev_op + 2];
+			bop = TWM_OP_BR64_EQ + (fop - 0x51);
+			two = true;
+			c->ncode = prev_op;
+		} else if (op >= TWM_OP_IMM_BASE + 0x51 && op <= TWM_OP_IMM_BASE + 0x5a) {
+			uint32_t cmp = op - TWM_OP_IMM_BASE;
+			uint32_t fop = when_true ? cmp : inverse[cmp - 0x51] + 0x0b;
+			a = c->code[prev_op + 1];
+			b = c->code[prev_op + 2];
+			bop = TWM_OP_BRI64_EQ + (fop - 0x51);
+			two = true;
+			c->ncode = prev_op;
+		} else if (op == TWM_OP_IMM_BASE + 0x71) {
+			a = c->code[prev_op + 1];
+			b = c->code[prev_op + 2];
+			bop = when_true ? TWM_OP_BRI_TEST : TWM_OP_BRI_TESTZ;
+			two = true;
+			c->ncode = prev_op;
 		} else if (op == 0x45) {
+			uint32_t t = c->num_before;
 			a = c->code[prev_op + 1];
 			bop = when_true ? TWM_OP_BR_IF_NOT : TWM_OP_BR_IF;
+			c->ncode = prev_op;
+			/* eqz of an i32.and with an immediate computed just for it */
+			if (c->num_at == prev_op && t != NO_PATCH && t + 4 == prev_op &&
+			    c->label_at <= t && c->code[t] == TWM_OP_IMM_BASE + 0x71 &&
+			    c->code[t + 3] == a && a >= c->nl) {
+				a = c->code[t + 1];
+				b = c->code[t + 2];
+				bop = when_true ? TWM_OP_BRI_TESTZ : TWM_OP_BRI_TEST;
+				two = true;
+				c->ncode = t;
+			}
+		} else if (op == 0x50) {
+			/* i64.eqz: compare with an immediate 0 */
+			a = c->code[prev_op + 1];
+			b = 0;
+			bop = when_true ? TWM_OP_BRI64_EQ : TWM_OP_BRI64_NE;
+			two = true;
 			c->ncode = prev_op;
 		}
 	}
 	if (back) {
+		/* backedges are relative to the branch instruction (see twm_int.h) */
 		bop = back_op(bop);
-		target += 3;
+		target = target + 3 - c->ncode;
 	}
 	if (two)
 		return emit4(c, bop, a, b, target);
@@ -892,7 +1001,7 @@ static bool op_br_table(struct twm_compiler *c)
 					L->patch = cells + i;
 				}
 			} else {
-				c->code[cells + i] = c->ncode;
+				c->code[cells + i] = here(c);
 				if (!emit_jump(c, L))
 					return false;
 			}
@@ -939,6 +1048,72 @@ static bool op_select(struct twm_compiler *c, bool typed)
 	return true;
 }
 
+/* Whether the i32.add at cell `add_at` (see add_at in struct twm_compiler) computed the address
+ * slot `a` of the load or store being emitted and nothing was emitted after it. Its result then
+ * has no other reader (a stack value is popped once), so the access can compute the wrapped
+ * 32-bit sum itself and the add disappears. Labels reset add_at, so no branch lands between. */
+static bool fuse_address(struct twm_compiler *c, uint32_t add_at, uint32_t a)
+{
+	return add_at != NO_PATCH && c->ncode == add_at + 4 && c->code[add_at + 3] == a &&
+	       a >= c->nl;
+}
+
+/* The fused opcode for access `op` (binary load/store opcode, or TWM_OP_IMM_BASE + store opcode
+ * for a store of an immediate) whose address is the i32.add `add_op` (register or immediate). */
+static uint32_t addr_op(uint32_t add_op, uint32_t op)
+{
+	bool imm_addr = add_op == TWM_OP_IMM_BASE + 0x6a;
+	if (op >= TWM_OP_IMM_BASE)
+		return (imm_addr ? TWM_OP_SIRI_BASE : TWM_OP_SIRR_BASE) + (op - TWM_OP_IMM_BASE);
+	return (imm_addr ? TWM_OP_ARI_BASE : TWM_OP_ARR_BASE) + op;
+}
+
+/* Whether the straight-line prologue goes on through `op` (its immediates at `imm`): no
+ * label, branch or trap yet, and no read of a declared local that was not written. */
+static bool prologue_continues(struct twm_compiler *c, uint8_t op, const uint8_t *imm)
+{
+	if (op == 0x20) {
+		uint32_t x = 0, shift = 0;
+		/* peek the LEB128 index; a malformed one ends the prologue and fails later */
+		for (int i = 0; i < 5 && imm < c->r->end; i++, shift += 7) {
+			x |= (uint32_t)(*imm & 0x7f) << shift;
+			if (!(*imm++ & 0x80))
+				return x < c->nparams || x >= c->nl ||
+				       !(c->unset >> (x - c->nparams) & 1);
+		}
+		return false;
+	}
+	return op == 0x10 || op == 0x1a || op == 0x1b || op == 0x21 || op == 0x22 || op == 0x23 ||
+	       op == 0x24 || (op >= 0x28 && op <= 0x3e) || (op >= 0x41 && op <= 0xc4);
+}
+
+/* A local written in the prologue needs no zeroing. */
+static void prologue_wrote(struct twm_compiler *c, uint32_t x)
+{
+	if (c->prologue && x >= c->nparams && x < c->nl)
+		c->unset &= ~(UINT64_C(1) << (x - c->nparams));
+}
+
+/* The prologue ends here: zero the declared locals it did not write, one ZERO per run. */
+static bool end_prologue(struct twm_compiler *c)
+{
+	uint64_t m = c->unset;
+	c->prologue = false;
+	for (uint32_t i = 0; i < 64;) {
+		if (!(m >> i & 1)) {
+			i++;
+			continue;
+		}
+		uint32_t j = i;
+		while (j < 64 && (m >> j & 1))
+			j++;
+		if (!emit3(c, TWM_OP_ZERO, c->nparams + i, j - i))
+			return false;
+		i = j;
+	}
+	return true;
+}
+
 static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *declared,
 		 const uint8_t *body_start)
 {
@@ -948,6 +1123,16 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 
 	if (!push_ctl(c, CTL_FUNC, 0, NULL, ft->nresults, ft->types + ft->nparams))
 		return false;
+	c->nparams = ft->nparams;
+	c->prologue = false;
+	if (c->nl - ft->nparams > 64) {
+		if (!emit3(c, TWM_OP_ZERO, ft->nparams, c->nl - ft->nparams))
+			return false;
+	} else if (c->nl > ft->nparams) {
+		c->prologue = true;
+		c->unset = c->nl - ft->nparams == 64 ? UINT64_MAX
+						     : (UINT64_C(1) << (c->nl - ft->nparams)) - 1;
+	}
 	while (c->nctl > 0) {
 		const uint8_t *op_at = r->p;
 		uint8_t op;
@@ -955,15 +1140,25 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		if (!twm_rd_u8(r, &op))
 			return false;
 		c->ninstr++;
-		uint32_t prev_dst = c->last_dst, prev_op = c->last_op;
+		if (c->prologue && !prologue_continues(c, op, r->p) && !end_prologue(c))
+			return false;
+		uint32_t prev_dst = c->last_dst, prev_op = c->last_op, add_at = c->add_at;
 		c->last_dst = c->last_op = NO_PATCH;
+		if (op != 0x20 && (op < 0x41 || op > 0x44))
+			c->add_at = NO_PATCH;
 		/* instructions that read their operands where they are; every other one needs
 		 * the whole stack in its slots (calls, blocks, branches, merges) */
 		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x1a || op == 0x1b ||
 			     op == 0x1c ||
 			     (op >= 0x20 && op <= 0x22) || op == 0x24 || (op >= 0x28 && op <= 0x3e) ||
 			     (op >= 0x41 && op <= 0xc4);
-		if (!keeps && live(c) && !materialize_range(c, 0, c->nvt))
+		/* a return of at most one value reads it where it is: the frame goes away */
+		bool ret_direct = (op == 0x0f || (op == 0x0b && c->nctl == 1)) && c->ctl[0].nr <= 1;
+		uint32_t ret_src = 0;
+		if (ret_direct && live(c) && c->ctl[0].nr == 1 && c->nvt > top(c)->height &&
+		    !real_src(c, c->nvt - 1, &ret_src))
+			return false;
+		if (!keeps && !ret_direct && live(c) && !materialize_range(c, 0, c->nvt))
 			return false;
 		switch (op) {
 		case 0x00: /* unreachable */
@@ -1009,7 +1204,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 						return false;
 					f->else_patch = c->ncode - 1;
 				}
-				f->loop_ip = c->ncode;
+				f->loop_ip = here(c);
 				if (was_live && !emit3(c, TWM_OP_LOOP, 1, c->nloops))
 					return false;
 				c->nloops++;
@@ -1030,7 +1225,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			if (live(c) && !(emit(c, TWM_OP_BR) && emit_target(c, f)))
 				return false;
 			if (f->else_patch != NO_PATCH) {
-				c->code[f->else_patch] = c->ncode;
+				c->code[f->else_patch] = here(c);
 				f->else_patch = NO_PATCH;
 			}
 			f->kind = CTL_ELSE;
@@ -1049,19 +1244,20 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 					return fail(c, "type mismatch");
 			}
 			if (f->kind == CTL_FUNC) {
-				if (live(c) && !emit3(c, TWM_OP_RETURN, slot(c, 0), f->nr))
+				uint32_t src = f->nr == 1 ? ret_src : slot(c, 0);
+				if (live(c) && !emit3(c, TWM_OP_RETURN, src, f->nr))
 					return false;
-				patch_list(c, f->patch, c->ncode);
+				patch_list(c, f->patch, here(c));
 				c->nctl--;
 				break;
 			}
 			if (f->else_patch != NO_PATCH)
-				c->code[f->else_patch] = c->ncode;
+				c->code[f->else_patch] = here(c);
 			if (f->kind == CTL_LOOP && !f->dead) {
 				uint32_t cost = c->ninstr - f->instr_start;
 				c->code[f->loop_ip + 1] = cost ? cost : 1;
 			}
-			patch_list(c, f->patch, c->ncode);
+			patch_list(c, f->patch, here(c));
 			uint32_t nr = f->nr;
 			const uint8_t *rt = f->rt;
 			c->nctl--;
@@ -1118,7 +1314,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 						uint32_t skip = c->ncode - 1;
 						if (!emit_jump(c, L))
 							return false;
-						c->code[skip] = c->ncode;
+						c->code[skip] = here(c);
 					} else {
 						uint32_t t = L->kind == CTL_LOOP ? L->loop_ip : L->patch;
 						if (!emit_cond_branch(c, cond, true, prev_op, prev_dst, t,
@@ -1139,7 +1335,10 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			bool was_live = live(c);
 			if (!pop_n(c, L->nr, L->rt))
 				return false;
-			if (was_live) {
+			if (was_live && L->nr == 1) {
+				if (!emit3(c, TWM_OP_RETURN, ret_src, 1))
+					return false;
+			} else if (was_live) {
 				c->nvt += L->nr;
 				if (!emit_jump(c, L))
 					return false;
@@ -1216,6 +1415,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			} else {
 				if (!set_local(c, x, op == 0x22, prev_dst))
 					return false;
+				prologue_wrote(c, x);
 			}
 			break;
 		case 0x23:
@@ -1277,9 +1477,18 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				return false;
 			uint32_t s = slot(c, c->nvt - 1);
 			if (live(c)) {
-				if (!emit4(c, op, a, s, off))
-					return false;
-				c->last_dst = c->ncode - 2;
+				if (fuse_address(c, add_at, a)) {
+					uint32_t ao = c->code[add_at], xa = c->code[add_at + 1],
+						 xb = c->code[add_at + 2];
+					c->ncode = add_at;
+					if (!(emit3(c, addr_op(ao, op), xa, xb) && emit2(c, s, off)))
+						return false;
+					c->last_dst = c->ncode - 2;
+				} else {
+					if (!emit4(c, op, a, s, off))
+						return false;
+					c->last_dst = c->ncode - 2;
+				}
 			}
 			break;
 		}
@@ -1306,8 +1515,15 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			}
 			if (!pop(c, ty[op - 0x36], NULL) || !pop(c, TWM_I32, NULL))
 				return false;
-			if (live(c) && !emit4(c, sop, a, v, off))
+			if (live(c) && fuse_address(c, add_at, a)) {
+				uint32_t ao = c->code[add_at], xa = c->code[add_at + 1],
+					 xb = c->code[add_at + 2];
+				c->ncode = add_at;
+				if (!(emit3(c, addr_op(ao, sop), xa, xb) && emit2(c, v, off)))
+					return false;
+			} else if (live(c) && !emit4(c, sop, a, v, off)) {
 				return false;
+			}
 			break;
 		}
 		case 0x3f:
@@ -1426,7 +1642,9 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->m = m;
 	c->nvt = c->nctl = c->ncode = c->nloops = 0;
 	c->npending = 0;
-	c->last_dst = c->last_op = NO_PATCH;
+	c->last_dst = c->last_op = c->add_at = c->move_at = NO_PATCH;
+	c->num_at = c->num_before = c->num_end = NO_PATCH;
+	c->label_at = 0;
 	c->max_height = 0;
 	c->ninstr = 0;
 	(void)has_datacount;
@@ -1436,6 +1654,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	if (!body(c, func_index, declared, start))
 		return false;
 	memset(out, 0, sizeof(*out));
+	out->nparams = ft->nparams;
 	out->nlocals = c->nl;
 	out->frame_slots = c->nl + c->max_height + 1;
 	out->icode = tw_arena_alloc(&m->arena, (size_t)c->ncode * 4, 8);

@@ -55,6 +55,7 @@
 	X(LOOP)          /* fuel_cost loop_index  -- loop header: fuel charge per iteration */    \
 	X(LOOP_HOOK)     /* loop_index exit  -- before a [] -> [] loop: calls the loop hook */     \
 	X(TRUNC_SAT)     /* kind(0..7) src dst */                                                 \
+	X(ZERO)          /* first n  -- zero declared locals where the function's prologue ends */ \
 	/* i32 compare fused with a conditional branch, in binary-format order (eq .. ge_u) */    \
 	X(BR_EQ)         /* a b target */                                                         \
 	X(BR_NE)                                                                                  \
@@ -77,10 +78,20 @@
 	X(BRI_LE_U)                                                                               \
 	X(BRI_GE_S)                                                                               \
 	X(BRI_GE_U) \
-	/* backedges: like BR, BR_IF, BR_IF_NOT, BR_*, BRI_* but the target is a LOOP header + 3 and \
-	 * the branch charges the loop's fuel (cost read from the header) */                       \
+	/* backedges: like BR, BR_IF, BR_IF_NOT, BR_*, BRI_* but the target is a LOOP header + 3, \
+	 * given as a signed cell offset from the branch's opcode cell, and the branch charges the \
+	 * loop's fuel (cost read from the header) */                                              \
 	X(BRB) X(BRB_IF) X(BRB_IF_NOT) X(BRB_EQ) X(BRB_NE) X(BRB_LT_S) X(BRB_LT_U) X(BRB_GT_S) X(BRB_GT_U) X(BRB_LE_S) X(BRB_LE_U) X(BRB_GE_S) X(BRB_GE_U) \
-	X(BRBI_EQ) X(BRBI_NE) X(BRBI_LT_S) X(BRBI_LT_U) X(BRBI_GT_S) X(BRBI_GT_U) X(BRBI_LE_S) X(BRBI_LE_U) X(BRBI_GE_S) X(BRBI_GE_U)
+	X(BRBI_EQ) X(BRBI_NE) X(BRBI_LT_S) X(BRBI_LT_U) X(BRBI_GT_S) X(BRBI_GT_U) X(BRBI_LE_S) X(BRBI_LE_U) X(BRBI_GE_S) X(BRBI_GE_U) \
+	/* the four families again for i64 compares (immediates sign-extended from 32 bits) */    \
+	X(BR64_EQ) X(BR64_NE) X(BR64_LT_S) X(BR64_LT_U) X(BR64_GT_S) X(BR64_GT_U) X(BR64_LE_S) X(BR64_LE_U) X(BR64_GE_S) X(BR64_GE_U) \
+	X(BRI64_EQ) X(BRI64_NE) X(BRI64_LT_S) X(BRI64_LT_U) X(BRI64_GT_S) X(BRI64_GT_U) X(BRI64_LE_S) X(BRI64_LE_U) X(BRI64_GE_S) X(BRI64_GE_U) \
+	X(BRB64_EQ) X(BRB64_NE) X(BRB64_LT_S) X(BRB64_LT_U) X(BRB64_GT_S) X(BRB64_GT_U) X(BRB64_LE_S) X(BRB64_LE_U) X(BRB64_GE_S) X(BRB64_GE_U) \
+	X(BRBI64_EQ) X(BRBI64_NE) X(BRBI64_LT_S) X(BRBI64_LT_U) X(BRBI64_GT_S) X(BRBI64_GT_U) X(BRBI64_LE_S) X(BRBI64_LE_U) X(BRBI64_GE_S) X(BRBI64_GE_U) \
+	/* i32.and with an immediate fused with the branch: taken when (a & imm) != 0 (TEST) or  \
+	 * == 0 (TESTZ); operands a imm target, forward and backedge */                           \
+	X(BRI_TEST) X(BRI_TESTZ) X(BRBI_TEST) X(BRBI_TESTZ)                                       \
+	X(MOVE2)         /* src1 dst1 src2 dst2  -- two MOVEs in order */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {
@@ -93,7 +104,20 @@ enum twm_op {
 /* Binary i32/i64 operations whose second operand is an immediate (sign-extended for i64):
  * TWM_OP_IMM_BASE + binary opcode, operands "a imm dst". */
 #define TWM_OP_IMM_BASE 0x200
-#define TWM_OP_TABLE_SIZE_ALL 0x300
+/* Loads and stores fused with the i32.add that computed their address, which is
+ * (u32)(a + b) + offset with the add's 32-bit wrap-around kept:
+ *   TWM_OP_ARR_BASE + load/store opcode    a b dst|val offset   (b a slot)
+ *   TWM_OP_ARI_BASE + load/store opcode    a imm dst|val offset
+ *   TWM_OP_SIRR_BASE + store opcode        a b immval offset    (store of an immediate)
+ *   TWM_OP_SIRI_BASE + store opcode        a imm immval offset */
+#define TWM_OP_ARR_BASE 0x300
+#define TWM_OP_ARI_BASE 0x400
+#define TWM_OP_SIRR_BASE 0x500
+#define TWM_OP_SIRI_BASE 0x600
+/* i64 binary operations whose second operand is a constant that needs all 64 bits:
+ * TWM_OP_IMM64_BASE + binary opcode, operands "a lo hi dst". */
+#define TWM_OP_IMM64_BASE 0x700
+#define TWM_OP_TABLE_SIZE_ALL 0x800
 _Static_assert(TWM_OP__END <= TWM_OP_IMM_BASE, "engine opcodes overlap the immediate forms");
 
 /* A function type; `types` holds params then results. `hash` speeds up call_indirect checks
@@ -163,6 +187,7 @@ struct twm_data {
 struct twm_code {
 	uint32_t *icode;
 	uint32_t nicode;
+	uint32_t nparams;
 	uint32_t nlocals;     /* params + declared locals */
 	uint32_t frame_slots; /* nlocals + the deepest operand stack */
 	uint8_t *local_types;
@@ -242,6 +267,7 @@ struct twm_frame {
 	const uint32_t *ip;
 	uint64_t *fp;
 	struct twm_func *func;
+	const uint32_t *code; /* func's code, so a return need not look it up */
 };
 
 struct twm_call_ctx {

@@ -24,8 +24,8 @@
 #include "config.h"
 #include "wasm/twm_int.h"
 
-#if !defined(HAVE_COMPUTED_GOTO) || !HAVE_COMPUTED_GOTO
-#error "the interpreter needs computed goto (clang or gcc)"
+#if !defined(HAVE_MUSTTAIL) || !HAVE_MUSTTAIL
+#error "the interpreter needs guaranteed tail calls (__attribute__((musttail)), clang >= 13)"
 #endif
 
 static inline float f32_of(uint64_t s)
@@ -401,233 +401,175 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(0x6d) X(0x6e) X(0x6f) X(0x70) X(0x7f) X(0x80) X(0x81) X(0x82) X(0xa8) X(0xa9) X(0xaa)   \
 		X(0xab) X(0xae) X(0xaf) X(0xb0) X(0xb1)
 
-/* no_builtin: zeroing a callee's few locals must stay an inline loop, not a memset call */
-__attribute__((no_builtin("memset"))) enum tw_err
-twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
-{
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Winitializer-overrides"
-#pragma GCC diagnostic ignored "-Woverride-init"
-#define TBL_NUM(op, ...) [op] = &&L_##op,
-#define TBL_LS(op, ...) [op] = &&L_##op,
-#define TBL_SP(op) [op] = &&L_##op,
-#define TBL_OWN(n) [TWM_OP_##n] = &&L_##n,
-#define TBL_IMM(op, ...) [TWM_OP_IMM_BASE + op] = &&LI_##op,
-#define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = &&LSI_##op,
-	static const void *const table[TWM_OP_TABLE_SIZE_ALL] = {
-		[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = &&L_bad,
-		NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_LS) STORES(TBL_LS) SPECIAL(TBL_SP)
-			TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) STORES_IMM(TBL_SIMM)};
-#pragma clang diagnostic pop
+/* ---- handlers ----------------------------------------------------------------------------- */
 
-	const int64_t fuel_start = fuel;
-	struct twm_func *cur = sinst->cur;
-	struct twm_instance *inst = cur->inst;
-	const uint32_t *code = cur->code->icode;
-	const uint32_t *ip = sinst->ip;
-	uint64_t *fp = sinst->fp;
-	uint64_t *const stack_end = sinst->stack + sinst->stack_slots;
-	uint8_t *mem = NULL;
-	uint64_t msize = 0;
-	enum twm_trap trap = TWM_TRAP_NONE;
-	uint32_t trap_idx = UINT32_MAX; /* element index named in the trap message */
-	enum tw_err rc = TW_ERR_OK;
+/* State that handlers need only on slow paths (calls, branches, traps, exits). The hot state
+ * travels in the six argument registers of every handler. */
+struct rt {
+	struct twm_instance *sinst; /* the instance whose stacks the call runs on */
+	struct twm_instance *inst;  /* owner of the current function */
+	struct twm_func *cur;
+	const uint32_t *code; /* the current function's code: base of branch targets */
+	struct twm_memory *m0; /* the instance's memory 0, or an empty one */
+	struct twm_frame *fr;  /* next free entry of sinst->frames */
+	struct twm_frame *fr_base, *fr_end;
+	uint64_t *stack_end;
+	struct twm_error *err;
+	enum tw_err rc;
+	enum twm_trap trap;
+	uint32_t trap_idx; /* element index named in the trap message */
+	/* a call handed to a slow-path handler */
 	struct twm_func *callee;
+	const uint32_t *ret;
 	uint32_t argbase;
-	const uint32_t *ret_ip;
+	/* where the run stopped */
+	const uint32_t *ip;
+	uint64_t *fp;
+	int64_t fuel;
+};
 
-#define RELOAD_MEM()                                                                              \
-	do {                                                                                      \
-		mem = inst->mem0 ? inst->mem0->data : NULL;                                       \
-		msize = inst->mem0 ? inst->mem0->size : 0;                                        \
-	} while (0)
-#define LOAD_CTX()                                                                                \
-	do {                                                                                      \
-		inst = cur->inst;                                                                 \
-		code = cur->code->icode;                                                          \
-		RELOAD_MEM();                                                                     \
-	} while (0)
-#define NEXT() goto *table[*ip]
+enum run_exit { X_DONE, X_TRAP, X_SUSPEND, X_ERROR };
+
+/* Stands in for memory 0 in instances without one: every access is out of bounds. */
+static struct twm_memory no_memory;
+
+#define ARGS                                                                                      \
+	const uint32_t *ip, uint64_t *fp, uint8_t *mem, uint64_t msize, int64_t fuel, struct rt *rt
+#define PASS ip, fp, mem, msize, fuel, rt
+typedef int (*handler_fn)(ARGS);
+#define H(name) static int name(ARGS)
+/* A slow path: never inlined into the fast handler that tail-calls it (see below). */
+#define H_SLOW(name) static __attribute__((noinline)) int name(ARGS)
+
+static const handler_fn table[TWM_OP_TABLE_SIZE_ALL];
+
+/* Dispatch: a guaranteed tail call, so each handler is its own small function with its own
+ * register allocation and the C stack stays flat however long the guest runs. */
+#define NEXT() __attribute__((musttail)) return table[*ip](PASS)
 #define SL(i) fp[ip[i]]
 #define TRAP(t)                                                                                   \
 	do {                                                                                      \
-		trap = (t);                                                                       \
-		goto do_trap;                                                                     \
+		rt->trap = (t);                                                                   \
+		rt->fuel = fuel;                                                                  \
+		return X_TRAP;                                                                    \
+	} while (0)
+#define SUSPEND()                                                                                 \
+	do {                                                                                      \
+		rt->ip = ip;                                                                      \
+		rt->fp = fp;                                                                      \
+		rt->fuel = fuel;                                                                  \
+		return X_SUSPEND;                                                                 \
+	} while (0)
+/* Memory 0's base never moves (its whole reach is reserved), but its size changes with
+ * memory.grow, here or in a host function or callee that shares it. */
+#define RELOAD_MEM()                                                                              \
+	do {                                                                                      \
+		msize = rt->m0->size;                                                             \
+	} while (0)
+/* After a switch to another instance. */
+#define LOAD_MEM0()                                                                               \
+	do {                                                                                      \
+		rt->m0 = rt->inst->mem0 ? rt->inst->mem0 : &no_memory;                            \
+		mem = rt->m0->data;                                                               \
+		msize = rt->m0->size;                                                             \
 	} while (0)
 
-	LOAD_CTX();
-	NEXT();
-
 #define H1(op, tin, tout, expr)                                                                   \
-	L_##op : {                                                                                \
+	H(h_##op)                                                                                 \
+	{                                                                                         \
 		T_##tin a = GET_##tin(SL(1));                                                     \
 		SL(2) = PUT_##tout(expr);                                                         \
 		ip += 3;                                                                          \
 		NEXT();                                                                           \
 	}
 #define H2(op, tin, tout, expr)                                                                   \
-	L_##op : {                                                                                \
+	H(h_##op)                                                                                 \
+	{                                                                                         \
 		T_##tin a = GET_##tin(SL(1));                                                     \
 		T_##tin b = GET_##tin(SL(2));                                                     \
 		SL(3) = PUT_##tout(expr);                                                         \
 		ip += 4;                                                                          \
 		NEXT();                                                                           \
 	}
-#define HL(op, ctype, conv)                                                                       \
-	L_##op : {                                                                                \
-		uint64_t ea = (uint64_t)(uint32_t)SL(1) + ip[3];                                  \
-		if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                              \
-			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
-		ctype v;                                                                          \
-		memcpy(&v, mem + ea, sizeof(v));                                                  \
-		SL(2) = conv;                                                                     \
-		ip += 4;                                                                          \
-		NEXT();                                                                           \
-	}
-#define HS(op, ctype)                                                                             \
-	L_##op : {                                                                                \
-		uint64_t ea = (uint64_t)(uint32_t)SL(1) + ip[3];                                  \
-		if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                              \
-			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
-		ctype v = (ctype)SL(2);                                                           \
-		memcpy(mem + ea, &v, sizeof(v));                                                  \
-		ip += 4;                                                                          \
-		NEXT();                                                                           \
-	}
-
 #define IMM_I32(x) ((uint32_t)(x))
 #define IMM_I64(x) ((uint64_t)(int64_t)(int32_t)(x))
 #define H2I(op, tin, tout, expr)                                                                  \
-	LI_##op : {                                                                               \
+	H(hi_##op)                                                                                \
+	{                                                                                         \
 		T_##tin a = GET_##tin(SL(1));                                                     \
 		T_##tin b = IMM_##tin(ip[2]);                                                     \
 		SL(3) = PUT_##tout(expr);                                                         \
 		ip += 4;                                                                          \
 		NEXT();                                                                           \
 	}
-#define HBR(name, cmp)                                                                            \
-	L_##name : {                                                                              \
-		uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);                                \
-		if (cmp)                                                                          \
-			ip = code + ip[3];                                                        \
-		else                                                                              \
-			ip += 4;                                                                  \
+/* i64 operations with a full 64-bit immediate: "a lo hi dst" */
+#define H2L_I32(op, tout, expr)
+#define H2L_I64(op, tout, expr)                                                                   \
+	H(hl_##op)                                                                                \
+	{                                                                                         \
+		uint64_t a = SL(1);                                                               \
+		uint64_t b = (uint64_t)ip[2] | ((uint64_t)ip[3] << 32);                           \
+		SL(4) = PUT_##tout(expr);                                                         \
+		ip += 5;                                                                          \
 		NEXT();                                                                           \
 	}
+#define H2L(op, tin, tout, expr) H2L_##tin(op, tout, expr)
+NUM1(H1)
+NUM2(H2)
+NUM2I(H2I)
+NUM2I(H2L)
 
-#define HSI(op, ctype)                                                                            \
-	LSI_##op : {                                                                              \
-		uint64_t ea = (uint64_t)(uint32_t)SL(1) + ip[3];                                  \
-		if (__builtin_expect(ea + sizeof(ctype) > msize, 0))                              \
+/* Loads and stores: ea is at most 2^32 - 1 + 2^32 - 1, so the 64-bit sum cannot wrap. */
+#define ACCESS(name, EA, width, body, len)                                                        \
+	H(name)                                                                                   \
+	{                                                                                         \
+		uint64_t end = (EA) + (width);                                                    \
+		/* keeps clang from recomputing ea beside end: one sum serves the check and the \
+		 * access (through a displacement); single bytes compare ea >= size already */    \
+		if ((width) > 1)                                                                  \
+			__asm__("" : "+r"(end));                                                  \
+		if (__builtin_expect(end > msize, 0))                                             \
 			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
-		ctype v = (ctype)(int64_t)(int32_t)ip[2];                                         \
-		memcpy(mem + ea, &v, sizeof(v));                                                  \
-		ip += 4;                                                                          \
+		uint8_t *at = mem + end - (width);                                                \
+		body;                                                                             \
+		ip += (len);                                                                      \
 		NEXT();                                                                           \
 	}
-	STORES_IMM(HSI)
-	NUM1(H1)
-	NUM2(H2)
-	NUM2I(H2I)
-	HBR(BR_EQ, a == b)
-	HBR(BR_NE, a != b)
-	HBR(BR_LT_S, S32(a) < S32(b))
-	HBR(BR_LT_U, a < b)
-	HBR(BR_GT_S, S32(a) > S32(b))
-	HBR(BR_GT_U, a > b)
-	HBR(BR_LE_S, S32(a) <= S32(b))
-	HBR(BR_LE_U, a <= b)
-	HBR(BR_GE_S, S32(a) >= S32(b))
-	HBR(BR_GE_U, a >= b)
-#define HBRI(name, cmp)                                                                           \
-	L_##name : {                                                                              \
-		uint32_t a = (uint32_t)SL(1), b = ip[2];                                          \
-		if (cmp)                                                                          \
-			ip = code + ip[3];                                                        \
-		else                                                                              \
-			ip += 4;                                                                  \
-		NEXT();                                                                           \
-	}
-	HBRI(BRI_EQ, a == b)
-	HBRI(BRI_NE, a != b)
-	HBRI(BRI_LT_S, S32(a) < S32(b))
-	HBRI(BRI_LT_U, a < b)
-	HBRI(BRI_GT_S, S32(a) > S32(b))
-	HBRI(BRI_GT_U, a > b)
-	HBRI(BRI_LE_S, S32(a) <= S32(b))
-	HBRI(BRI_LE_U, a <= b)
-	HBRI(BRI_GE_S, S32(a) >= S32(b))
-	HBRI(BRI_GE_U, a >= b)
-	/* Backedge to the LOOP header at target - 3: charge its fuel here, or stop there so that
-	 * resuming runs the header's own check. */
-#define BACKEDGE(t)                                                                               \
+#define EA_PLAIN() ((uint64_t)(uint32_t)SL(1) + ip[3])
+/* Accesses fused with the i32.add of their address: ea = (u32)(a + b) + offset. */
+#define EA_RR() ((uint64_t)(uint32_t)((uint32_t)SL(1) + (uint32_t)SL(2)) + ip[4])
+#define EA_RI() ((uint64_t)(uint32_t)((uint32_t)SL(1) + ip[2]) + ip[4])
+#define LOAD_INTO(ctype, conv, d)                                                                 \
 	do {                                                                                      \
-		const uint32_t *tgt_ = code + (t);                                                \
-		if (__builtin_expect(fuel <= 0, 0)) {                                             \
-			ip = tgt_ - 3;                                                            \
-			goto suspend;                                                             \
-		}                                                                                 \
-		fuel -= tgt_[-2];                                                                 \
-		ip = tgt_;                                                                        \
+		ctype v;                                                                          \
+		memcpy(&v, at, sizeof(v));                                                        \
+		SL(d) = conv;                                                                     \
 	} while (0)
-#define HBRB(name, cmp)                                                                           \
-	L_##name : {                                                                              \
-		uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);                                \
-		if (cmp)                                                                          \
-			BACKEDGE(ip[3]);                                                          \
-		else                                                                              \
-			ip += 4;                                                                  \
-		NEXT();                                                                           \
-	}
-#define HBRBI(name, cmp)                                                                          \
-	L_##name : {                                                                              \
-		uint32_t a = (uint32_t)SL(1), b = ip[2];                                          \
-		if (cmp)                                                                          \
-			BACKEDGE(ip[3]);                                                          \
-		else                                                                              \
-			ip += 4;                                                                  \
-		NEXT();                                                                           \
-	}
-	HBRB(BRB_EQ, a == b)
-	HBRB(BRB_NE, a != b)
-	HBRB(BRB_LT_S, S32(a) < S32(b))
-	HBRB(BRB_LT_U, a < b)
-	HBRB(BRB_GT_S, S32(a) > S32(b))
-	HBRB(BRB_GT_U, a > b)
-	HBRB(BRB_LE_S, S32(a) <= S32(b))
-	HBRB(BRB_LE_U, a <= b)
-	HBRB(BRB_GE_S, S32(a) >= S32(b))
-	HBRB(BRB_GE_U, a >= b)
-	HBRBI(BRBI_EQ, a == b)
-	HBRBI(BRBI_NE, a != b)
-	HBRBI(BRBI_LT_S, S32(a) < S32(b))
-	HBRBI(BRBI_LT_U, a < b)
-	HBRBI(BRBI_GT_S, S32(a) > S32(b))
-	HBRBI(BRBI_GT_U, a > b)
-	HBRBI(BRBI_LE_S, S32(a) <= S32(b))
-	HBRBI(BRBI_LE_U, a <= b)
-	HBRBI(BRBI_GE_S, S32(a) >= S32(b))
-	HBRBI(BRBI_GE_U, a >= b)
-L_BRB:
-	BACKEDGE(ip[1]);
-	NEXT();
-L_BRB_IF:
-	if ((uint32_t)SL(1))
-		BACKEDGE(ip[2]);
-	else
-		ip += 3;
-	NEXT();
-L_BRB_IF_NOT:
-	if (!(uint32_t)SL(1))
-		BACKEDGE(ip[2]);
-	else
-		ip += 3;
-	NEXT();
-	LOADS(HL)
-	STORES(HS)
+#define STORE_FROM(ctype, val)                                                                    \
+	do {                                                                                      \
+		ctype v = (ctype)(val);                                                           \
+		memcpy(at, &v, sizeof(v));                                                        \
+	} while (0)
+#define HL(op, ctype, conv)                                                                       \
+	ACCESS(h_##op, EA_PLAIN(), sizeof(ctype), LOAD_INTO(ctype, conv, 2), 4)                   \
+	ACCESS(hrr_##op, EA_RR(), sizeof(ctype), LOAD_INTO(ctype, conv, 3), 5)                    \
+	ACCESS(hri_##op, EA_RI(), sizeof(ctype), LOAD_INTO(ctype, conv, 3), 5)
+#define HS(op, ctype)                                                                             \
+	ACCESS(h_##op, EA_PLAIN(), sizeof(ctype), STORE_FROM(ctype, SL(2)), 4)                    \
+	ACCESS(hrr_##op, EA_RR(), sizeof(ctype), STORE_FROM(ctype, SL(3)), 5)                     \
+	ACCESS(hri_##op, EA_RI(), sizeof(ctype), STORE_FROM(ctype, SL(3)), 5)
+#define SIMM(x) ((int64_t)(int32_t)(x))
+#define HSI(op, ctype)                                                                            \
+	ACCESS(hsi_##op, EA_PLAIN(), sizeof(ctype), STORE_FROM(ctype, SIMM(ip[2])), 4)            \
+	ACCESS(hsirr_##op, EA_RR(), sizeof(ctype), STORE_FROM(ctype, SIMM(ip[3])), 5)             \
+	ACCESS(hsiri_##op, EA_RI(), sizeof(ctype), STORE_FROM(ctype, SIMM(ip[3])), 5)
+LOADS(HL)
+STORES(HS)
+STORES_IMM(HSI)
 
-	/* integer division */
-L_0x6d : {
+/* integer division */
+H(h_0x6d)
+{
 	int32_t a = (int32_t)SL(1), b = (int32_t)SL(2);
 	if (b == 0)
 		TRAP(TWM_TRAP_DIV_ZERO);
@@ -637,7 +579,8 @@ L_0x6d : {
 	ip += 4;
 	NEXT();
 }
-L_0x6e : {
+H(h_0x6e)
+{
 	uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);
 	if (b == 0)
 		TRAP(TWM_TRAP_DIV_ZERO);
@@ -645,7 +588,8 @@ L_0x6e : {
 	ip += 4;
 	NEXT();
 }
-L_0x6f : {
+H(h_0x6f)
+{
 	int32_t a = (int32_t)SL(1), b = (int32_t)SL(2);
 	if (b == 0)
 		TRAP(TWM_TRAP_DIV_ZERO);
@@ -653,7 +597,8 @@ L_0x6f : {
 	ip += 4;
 	NEXT();
 }
-L_0x70 : {
+H(h_0x70)
+{
 	uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);
 	if (b == 0)
 		TRAP(TWM_TRAP_DIV_ZERO);
@@ -661,7 +606,8 @@ L_0x70 : {
 	ip += 4;
 	NEXT();
 }
-L_0x7f : {
+H(h_0x7f)
+{
 	int64_t a = (int64_t)SL(1), b = (int64_t)SL(2);
 	if (b == 0)
 		TRAP(TWM_TRAP_DIV_ZERO);
@@ -671,7 +617,8 @@ L_0x7f : {
 	ip += 4;
 	NEXT();
 }
-L_0x80 : {
+H(h_0x80)
+{
 	uint64_t a = SL(1), b = SL(2);
 	if (b == 0)
 		TRAP(TWM_TRAP_DIV_ZERO);
@@ -679,7 +626,8 @@ L_0x80 : {
 	ip += 4;
 	NEXT();
 }
-L_0x81 : {
+H(h_0x81)
+{
 	int64_t a = (int64_t)SL(1), b = (int64_t)SL(2);
 	if (b == 0)
 		TRAP(TWM_TRAP_DIV_ZERO);
@@ -687,7 +635,8 @@ L_0x81 : {
 	ip += 4;
 	NEXT();
 }
-L_0x82 : {
+H(h_0x82)
+{
 	uint64_t a = SL(1), b = SL(2);
 	if (b == 0)
 		TRAP(TWM_TRAP_DIV_ZERO);
@@ -697,7 +646,8 @@ L_0x82 : {
 }
 
 #define HTRUNC(op, getter, kind)                                                                  \
-	L_##op : {                                                                                \
+	H(h_##op)                                                                                 \
+	{                                                                                         \
 		uint64_t v = 0;                                                                   \
 		enum twm_trap t = trunc_chk((double)getter(SL(1)), kind, &v);                     \
 		if (t != TWM_TRAP_NONE)                                                           \
@@ -706,16 +656,17 @@ L_0x82 : {
 		ip += 3;                                                                          \
 		NEXT();                                                                           \
 	}
-	HTRUNC(0xa8, f32_of, 0)
-	HTRUNC(0xa9, f32_of, 1)
-	HTRUNC(0xaa, f64_of, 0)
-	HTRUNC(0xab, f64_of, 1)
-	HTRUNC(0xae, f32_of, 2)
-	HTRUNC(0xaf, f32_of, 3)
-	HTRUNC(0xb0, f64_of, 2)
-	HTRUNC(0xb1, f64_of, 3)
+HTRUNC(0xa8, f32_of, 0)
+HTRUNC(0xa9, f32_of, 1)
+HTRUNC(0xaa, f64_of, 0)
+HTRUNC(0xab, f64_of, 1)
+HTRUNC(0xae, f32_of, 2)
+HTRUNC(0xaf, f32_of, 3)
+HTRUNC(0xb0, f64_of, 2)
+HTRUNC(0xb1, f64_of, 3)
 
-L_TRUNC_SAT : {
+H(h_TRUNC_SAT)
+{
 	uint32_t k = ip[1];
 	double x = (k & 2) ? f64_of(SL(2)) : (double)f32_of(SL(2));
 	static const int kinds[8] = {0, 1, 0, 1, 2, 3, 2, 3};
@@ -724,168 +675,459 @@ L_TRUNC_SAT : {
 	NEXT();
 }
 
-	/* ---- control ---- */
-L_UNREACHABLE:
-	TRAP(TWM_TRAP_UNREACHABLE);
-L_BR:
-	ip = code + ip[1];
+/* ---- control ---- */
+
+#define JUMP(t) (ip = rt->code + (t))
+/* Backedge to the LOOP header at target - 3, the target counted in cells from the branch
+ * instruction (so no code base is needed): charge its fuel here, or stop there so that
+ * resuming runs the header's own check. */
+#define BACKEDGE(t)                                                                               \
+	do {                                                                                      \
+		const uint32_t *tgt_ = ip + (int32_t)(t);                                         \
+		if (__builtin_expect(fuel <= 0, 0)) {                                             \
+			ip = tgt_ - 3;                                                            \
+			SUSPEND();                                                                \
+		}                                                                                 \
+		fuel -= tgt_[-2];                                                                 \
+		ip = tgt_;                                                                        \
+	} while (0)
+
+/* Compare-and-branch: X(name, operand b, cmp), forward (BR*) and backedge (BRB*) forms. */
+#define HBR2(name, cmp)                                                                           \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);                                \
+		if (cmp)                                                                          \
+			JUMP(ip[3]);                                                              \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HBRI2(name, cmp)                                                                          \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint32_t a = (uint32_t)SL(1), b = ip[2];                                          \
+		if (cmp)                                                                          \
+			JUMP(ip[3]);                                                              \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HBRB2(name, cmp)                                                                          \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);                                \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[3]);                                                          \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HBRBI2(name, cmp)                                                                         \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint32_t a = (uint32_t)SL(1), b = ip[2];                                          \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[3]);                                                          \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define CMPS(X, P)                                                                                \
+	X(P##EQ, a == b)                                                                          \
+	X(P##NE, a != b)                                                                          \
+	X(P##LT_S, S32(a) < S32(b))                                                               \
+	X(P##LT_U, a < b)                                                                         \
+	X(P##GT_S, S32(a) > S32(b))                                                               \
+	X(P##GT_U, a > b)                                                                         \
+	X(P##LE_S, S32(a) <= S32(b))                                                              \
+	X(P##LE_U, a <= b)                                                                        \
+	X(P##GE_S, S32(a) >= S32(b))                                                              \
+	X(P##GE_U, a >= b)
+CMPS(HBR2, BR_)
+CMPS(HBRI2, BRI_)
+CMPS(HBRB2, BRB_)
+CMPS(HBRBI2, BRBI_)
+
+#define HBR64(name, cmp)                                                                          \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint64_t a = SL(1), b = SL(2);                                                    \
+		if (cmp)                                                                          \
+			JUMP(ip[3]);                                                              \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HBRI64(name, cmp)                                                                         \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint64_t a = SL(1), b = IMM_I64(ip[2]);                                           \
+		if (cmp)                                                                          \
+			JUMP(ip[3]);                                                              \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HBRB64(name, cmp)                                                                         \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint64_t a = SL(1), b = SL(2);                                                    \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[3]);                                                          \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HBRBI64(name, cmp)                                                                        \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		uint64_t a = SL(1), b = IMM_I64(ip[2]);                                           \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[3]);                                                          \
+		else                                                                              \
+			ip += 4;                                                                  \
+		NEXT();                                                                           \
+	}
+#define CMPS64(X, P)                                                                              \
+	X(P##EQ, a == b)                                                                          \
+	X(P##NE, a != b)                                                                          \
+	X(P##LT_S, S64(a) < S64(b))                                                               \
+	X(P##LT_U, a < b)                                                                         \
+	X(P##GT_S, S64(a) > S64(b))                                                               \
+	X(P##GT_U, a > b)                                                                         \
+	X(P##LE_S, S64(a) <= S64(b))                                                              \
+	X(P##LE_U, a <= b)                                                                        \
+	X(P##GE_S, S64(a) >= S64(b))                                                              \
+	X(P##GE_U, a >= b)
+HBRI2(BRI_TEST, (a & b) != 0)
+HBRI2(BRI_TESTZ, (a & b) == 0)
+HBRBI2(BRBI_TEST, (a & b) != 0)
+HBRBI2(BRBI_TESTZ, (a & b) == 0)
+
+CMPS64(HBR64, BR64_)
+CMPS64(HBRI64, BRI64_)
+CMPS64(HBRB64, BRB64_)
+CMPS64(HBRBI64, BRBI64_)
+
+H(h_BRB)
+{
+	BACKEDGE(ip[1]);
 	NEXT();
-L_BR_IF:
+}
+H(h_BRB_IF)
+{
 	if ((uint32_t)SL(1))
-		ip = code + ip[2];
+		BACKEDGE(ip[2]);
 	else
 		ip += 3;
 	NEXT();
-L_BR_IF_NOT:
+}
+H(h_BRB_IF_NOT)
+{
 	if (!(uint32_t)SL(1))
-		ip = code + ip[2];
+		BACKEDGE(ip[2]);
 	else
 		ip += 3;
 	NEXT();
-L_BR_TABLE : {
+}
+H(h_UNREACHABLE)
+{
+	TRAP(TWM_TRAP_UNREACHABLE);
+}
+H(h_BR)
+{
+	JUMP(ip[1]);
+	NEXT();
+}
+H(h_BR_IF)
+{
+	if ((uint32_t)SL(1))
+		JUMP(ip[2]);
+	else
+		ip += 3;
+	NEXT();
+}
+H(h_BR_IF_NOT)
+{
+	if (!(uint32_t)SL(1))
+		JUMP(ip[2]);
+	else
+		ip += 3;
+	NEXT();
+}
+H(h_BR_TABLE)
+{
 	uint32_t i = (uint32_t)SL(1), n = ip[2];
 	if (i > n)
 		i = n;
-	ip = code + ip[3 + i];
+	JUMP(ip[3 + i]);
 	NEXT();
 }
-L_LOOP_HOOK:
-	/* Entry of a loop without params or results: the JIT may run the whole loop. */
-	if (__builtin_expect(inst->hook.fn != NULL, 0)) {
-		struct twm_loop_site site = {
-			.module = inst->module,
-			.func_index = cur->index,
-			.loop_offset = cur->code->loop_offsets[ip[1]],
-			.locals = fp,
-			.nlocals = cur->code->nlocals,
-			.mem = mem,
-			.mem_bytes = msize,
-		};
-		enum twm_hook_action act = inst->hook.fn(&site, inst->hook.env);
-		RELOAD_MEM();
-		if (act == TWM_HOOK_LOOP_DONE) {
-			ip = code + ip[2];
-			NEXT();
-		}
+
+/* Slow paths live in their own handlers, reached by tail call: a handler that makes an
+ * ordinary call saves and restores registers on every path, the fast one included. */
+
+/* Out of line so that the site's address never lives in a handler's frame. */
+static __attribute__((noinline)) enum twm_hook_action
+run_loop_hook(struct rt *rt, uint32_t loop_index, uint64_t *fp, uint8_t *mem, uint64_t msize)
+{
+	struct twm_instance *inst = rt->inst;
+	struct twm_loop_site site = {
+		.module = inst->module,
+		.func_index = rt->cur->index,
+		.loop_offset = rt->cur->code->loop_offsets[loop_index],
+		.locals = fp,
+		.nlocals = rt->cur->code->nlocals,
+		.mem = mem,
+		.mem_bytes = msize,
+	};
+	return inst->hook.fn(&site, inst->hook.env);
+}
+
+H(h_LOOP);
+
+H_SLOW(h_loop_hook_call)
+{
+	enum twm_hook_action act = run_loop_hook(rt, ip[1], fp, mem, msize);
+	RELOAD_MEM();
+	if (act == TWM_HOOK_LOOP_DONE) {
+		JUMP(ip[2]);
+		NEXT();
 	}
 	ip += 3;
-	NEXT();
-L_LOOP:
-	/* Loop header, the target of every backedge: fuel is charged once per iteration. */
+	__attribute__((musttail)) return h_LOOP(PASS);
+}
+
+/* Entry of a loop without params or results: the JIT may run the whole loop. Without a hook
+ * this also does the work of the LOOP header that always follows, saving a dispatch. */
+H(h_LOOP_HOOK)
+{
+	if (__builtin_expect(rt->inst->hook.fn != NULL, 0))
+		__attribute__((musttail)) return h_loop_hook_call(PASS);
+	ip += 3;
 	if (__builtin_expect(fuel <= 0, 0))
-		goto suspend;
+		SUSPEND(); /* at the header, which checks again on resumption */
 	fuel -= ip[1];
 	ip += 3;
 	NEXT();
-L_RETURN : {
-	uint32_t src = ip[1];
-	uint32_t n = ip[2];
-	for (uint32_t k = 0; k < n; k++)
-		fp[k] = fp[src + k];
-	if (sinst->depth == 0)
-		goto done;
-	struct twm_frame *fr = &sinst->frames[--sinst->depth];
-	ip = fr->ip;
-	fp = fr->fp;
-	cur = fr->func;
-	if (__builtin_expect(cur->inst != inst, 0)) {
-		LOAD_CTX();
-	} else {
-		code = cur->code->icode;
-		RELOAD_MEM(); /* the callee may have grown the memory */
-	}
+}
+/* Loop header, the target of every backedge: fuel is charged once per iteration. */
+H(h_LOOP)
+{
+	if (__builtin_expect(fuel <= 0, 0))
+		SUSPEND();
+	fuel -= ip[1];
+	ip += 3;
 	NEXT();
 }
-L_CALL:
-	callee = inst->funcs[ip[1]];
-	argbase = ip[2];
-	ret_ip = ip + 3;
-	goto do_call;
-L_CALL_INDIRECT : {
+
+/* Back in the caller: pop its frame. The callee may have grown the memory. */
+#define RETURN_TO_CALLER()                                                                        \
+	do {                                                                                      \
+		struct twm_frame *fr_ = rt->fr;                                                   \
+		if (__builtin_expect(fr_ == rt->fr_base, 0)) {                                    \
+			rt->fuel = fuel;                                                          \
+			return X_DONE;                                                            \
+		}                                                                                 \
+		rt->fr = --fr_;                                                                   \
+		ip = fr_->ip;                                                                     \
+		fp = fr_->fp;                                                                     \
+		rt->cur = fr_->func;                                                              \
+		rt->code = fr_->code;                                                             \
+		if (__builtin_expect(fr_->func->inst != rt->inst, 0)) {                           \
+			rt->inst = fr_->func->inst;                                               \
+			LOAD_MEM0();                                                              \
+		} else {                                                                          \
+			RELOAD_MEM();                                                             \
+		}                                                                                 \
+		NEXT();                                                                           \
+	} while (0)
+
+H_SLOW(h_return_many)
+{
+	uint32_t src = ip[1], n = ip[2];
+	for (uint32_t k = 0; k < n; k++)
+		fp[k] = fp[src + k];
+	RETURN_TO_CALLER();
+}
+
+H(h_RETURN)
+{
+	uint32_t n = ip[2];
+	if (__builtin_expect(n > 1, 0))
+		__attribute__((musttail)) return h_return_many(PASS);
+	if (n)
+		fp[0] = fp[ip[1]];
+	RETURN_TO_CALLER();
+}
+
+/* A function's declared locals start at zero. Its code does that itself, as its first
+ * instruction, so that calls need not look at the callee's local counts. */
+H_SLOW(h_zero_many)
+{
+	memset(fp + ip[1], 0, (size_t)ip[2] * sizeof(*fp));
+	ip += 3;
+	NEXT();
+}
+H(h_ZERO)
+{
+	uint32_t first = ip[1], n = ip[2];
+	if (__builtin_expect(n > 8, 0))
+		__attribute__((musttail)) return h_zero_many(PASS);
+	_Pragma("clang loop vectorize(disable) unroll(disable)")
+	for (uint32_t k = 0; k < n; k++)
+		fp[first + k] = 0;
+	ip += 3;
+	NEXT();
+}
+
+/* Push the caller's frame and enter `f`'s code with the frame at `nfp`: the callee's frame
+ * starts at its first argument, so arguments are never copied. */
+#define ENTER(f, cc, nfp, ret_expr)                                                               \
+	do {                                                                                      \
+		struct twm_frame *fr_ = rt->fr;                                                   \
+		if (fr_ == rt->fr_end || (size_t)(rt->stack_end - (nfp)) < (cc)->frame_slots)     \
+			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
+		rt->fr = fr_ + 1;                                                                 \
+		fr_->ip = (ret_expr);                                                             \
+		fr_->fp = fp;                                                                     \
+		fr_->func = rt->cur;                                                              \
+		fr_->code = rt->code;                                                             \
+		fp = (nfp);                                                                       \
+		rt->cur = (f);                                                                    \
+		ip = rt->code = (cc)->icode;                                                      \
+	} while (0)
+
+/* A call to a host function or into another instance: the callee, its arguments at
+ * fp[rt->argbase...] and the return address rt->ret were stashed by the fast path, which also
+ * checked the fuel. */
+H_SLOW(h_call_slow)
+{
+	struct twm_func *f = rt->callee;
+	fuel--;
+	if (!f->code) {
+		enum tw_err rc = twm_host_call(rt->inst, f, fp + rt->argbase, rt->err);
+		if (rc != TW_ERR_OK) {
+			rt->rc = rc;
+			rt->fuel = fuel;
+			return X_ERROR;
+		}
+		RELOAD_MEM();
+		ip = rt->ret;
+		NEXT();
+	}
+	ENTER(f, f->code, fp + rt->argbase, rt->ret);
+	rt->inst = f->inst;
+	LOAD_MEM0();
+	NEXT();
+}
+
+/* A call to `callee` with its arguments at fp[argbase...], returning to `ret`. Fuel: one unit. */
+#define DO_CALL(callee_expr, base_expr, ret_expr)                                                 \
+	do {                                                                                      \
+		struct twm_func *callee_ = (callee_expr);                                         \
+		if (__builtin_expect(fuel <= 0, 0))                                               \
+			SUSPEND();                                                                \
+		const struct twm_code *cc_ = callee_->code;                                       \
+		if (__builtin_expect(!cc_ || callee_->inst != rt->inst, 0)) {                     \
+			rt->callee = callee_;                                                     \
+			rt->argbase = (base_expr);                                                \
+			rt->ret = (ret_expr);                                                     \
+			__attribute__((musttail)) return h_call_slow(PASS);                       \
+		}                                                                                 \
+		fuel--;                                                                           \
+		ENTER(callee_, cc_, fp + (base_expr), (ret_expr));                                \
+		NEXT();                                                                           \
+	} while (0)
+
+H(h_CALL)
+{
+	DO_CALL(rt->inst->funcs[ip[1]], ip[2], ip + 3);
+}
+
+/* The callee's type differs from the expected one as a pointer: compare in full. */
+H_SLOW(h_call_indirect_check)
+{
+	if (!twm_ftype_eq(rt->callee->type, &rt->inst->module->types[ip[1]]))
+		TRAP(TWM_TRAP_INDIRECT_TYPE);
+	DO_CALL(rt->callee, ip[4], ip + 5);
+}
+
+H(h_CALL_INDIRECT)
+{
+	struct twm_instance *inst = rt->inst;
 	struct twm_table *t = inst->tables[ip[2]];
 	uint32_t i = (uint32_t)SL(3);
-	trap_idx = i;
+	rt->trap_idx = i;
 	if (i >= t->size)
 		TRAP(TWM_TRAP_UNDEFINED_ELEMENT);
-	callee = (struct twm_func *)t->elems[i];
+	struct twm_func *callee = (struct twm_func *)t->elems[i];
 	if (!callee)
 		TRAP(TWM_TRAP_UNINIT_ELEMENT);
-	if (!twm_ftype_eq(callee->type, &inst->module->types[ip[1]]))
-		TRAP(TWM_TRAP_INDIRECT_TYPE);
-	argbase = ip[4];
-	ret_ip = ip + 5;
-	goto do_call;
+	if (__builtin_expect(callee->type != &inst->module->types[ip[1]], 0)) {
+		rt->callee = callee;
+		__attribute__((musttail)) return h_call_indirect_check(PASS);
+	}
+	DO_CALL(callee, ip[4], ip + 5);
 }
-do_call:
-	if (__builtin_expect(fuel <= 0, 0))
-		goto suspend;
-	fuel--;
-	if (!callee->code) {
-		rc = twm_host_call(inst, callee, fp + argbase, err);
-		if (rc != TW_ERR_OK)
-			goto out;
-		RELOAD_MEM();
-		ip = ret_ip;
-		NEXT();
-	}
-	{
-		const struct twm_code *cc = callee->code;
-		uint64_t *nfp = fp + argbase;
-		if (sinst->depth >= sinst->call_depth_max ||
-		    (size_t)(stack_end - nfp) < cc->frame_slots)
-			TRAP(TWM_TRAP_STACK_EXHAUSTED);
-		struct twm_frame *fr = &sinst->frames[sinst->depth++];
-		fr->ip = ret_ip;
-		fr->fp = fp;
-		fr->func = cur;
-		fp = nfp;
-		/* few locals is the common case: a loop beats a memset call */
-		for (uint32_t k = callee->type->nparams; k < cc->nlocals; k++)
-			fp[k] = 0;
-		cur = callee;
-		if (callee->inst != inst) {
-			LOAD_CTX();
-		} else {
-			code = cc->icode;
-		}
-		ip = code;
-		NEXT();
-	}
 
-	/* ---- variables ---- */
-L_MOVE:
+/* ---- variables ---- */
+H(h_MOVE)
+{
 	SL(2) = SL(1);
 	ip += 3;
 	NEXT();
-L_SELECT:
+}
+H(h_MOVE2)
+{
+	SL(2) = SL(1);
+	SL(4) = SL(3);
+	ip += 5;
+	NEXT();
+}
+H(h_SELECT)
+{
 	SL(4) = (uint32_t)SL(1) ? SL(2) : SL(3);
 	ip += 5;
 	NEXT();
-L_GLOBAL_GET:
-	SL(2) = inst->globals[ip[1]]->val;
+}
+H(h_GLOBAL_GET)
+{
+	SL(2) = rt->inst->globals[ip[1]]->val;
 	ip += 3;
 	NEXT();
-L_GLOBAL_SET:
-	inst->globals[ip[1]]->val = SL(2);
+}
+H(h_GLOBAL_SET)
+{
+	rt->inst->globals[ip[1]]->val = SL(2);
 	ip += 3;
 	NEXT();
-L_CONST32:
+}
+H(h_CONST32)
+{
 	SL(1) = ip[2];
 	ip += 3;
 	NEXT();
-L_CONST64:
+}
+H(h_CONST64)
+{
 	SL(1) = (uint64_t)ip[2] | ((uint64_t)ip[3] << 32);
 	ip += 4;
 	NEXT();
+}
 
-	/* ---- memory ---- */
-L_MEMORY_SIZE:
-	SL(1) = inst->mem0->pages;
+/* ---- memory ---- */
+H(h_MEMORY_SIZE)
+{
+	SL(1) = rt->inst->mem0->pages;
 	ip += 2;
 	NEXT();
-L_MEMORY_GROW : {
+}
+H(h_MEMORY_GROW)
+{
 	uint32_t old;
-	if (twm_mem_grow(inst->mem0, (uint32_t)SL(1), &old) == TW_ERR_OK)
+	if (twm_mem_grow(rt->inst->mem0, (uint32_t)SL(1), &old) == TW_ERR_OK)
 		SL(2) = old;
 	else
 		SL(2) = (uint32_t)-1;
@@ -893,7 +1135,9 @@ L_MEMORY_GROW : {
 	ip += 3;
 	NEXT();
 }
-L_MEMORY_INIT : {
+H(h_MEMORY_INIT)
+{
+	struct twm_instance *inst = rt->inst;
 	uint32_t seg = ip[1];
 	uint64_t d = (uint32_t)SL(2), s = (uint32_t)SL(3), n = (uint32_t)SL(4);
 	if (s + n > inst->data_lens[seg] || d + n > msize)
@@ -903,11 +1147,14 @@ L_MEMORY_INIT : {
 	ip += 5;
 	NEXT();
 }
-L_DATA_DROP:
-	inst->data_lens[ip[1]] = 0;
+H(h_DATA_DROP)
+{
+	rt->inst->data_lens[ip[1]] = 0;
 	ip += 2;
 	NEXT();
-L_MEMORY_COPY : {
+}
+H(h_MEMORY_COPY)
+{
 	uint64_t d = (uint32_t)SL(1), s = (uint32_t)SL(2), n = (uint32_t)SL(3);
 	if (s + n > msize || d + n > msize)
 		TRAP(TWM_TRAP_MEMORY_OOB);
@@ -916,7 +1163,8 @@ L_MEMORY_COPY : {
 	ip += 4;
 	NEXT();
 }
-L_MEMORY_FILL : {
+H(h_MEMORY_FILL)
+{
 	uint64_t d = (uint32_t)SL(1), n = (uint32_t)SL(3);
 	if (d + n > msize)
 		TRAP(TWM_TRAP_MEMORY_OOB);
@@ -926,17 +1174,22 @@ L_MEMORY_FILL : {
 	NEXT();
 }
 
-	/* ---- references and tables ---- */
-L_REF_IS_NULL:
+/* ---- references and tables ---- */
+H(h_REF_IS_NULL)
+{
 	SL(2) = SL(1) == 0;
 	ip += 3;
 	NEXT();
-L_REF_FUNC:
-	SL(2) = (uintptr_t)inst->funcs[ip[1]];
+}
+H(h_REF_FUNC)
+{
+	SL(2) = (uintptr_t)rt->inst->funcs[ip[1]];
 	ip += 3;
 	NEXT();
-L_TABLE_GET : {
-	struct twm_table *t = inst->tables[ip[1]];
+}
+H(h_TABLE_GET)
+{
+	struct twm_table *t = rt->inst->tables[ip[1]];
 	uint32_t i = (uint32_t)SL(2);
 	if (i >= t->size)
 		TRAP(TWM_TRAP_TABLE_OOB);
@@ -944,8 +1197,9 @@ L_TABLE_GET : {
 	ip += 4;
 	NEXT();
 }
-L_TABLE_SET : {
-	struct twm_table *t = inst->tables[ip[1]];
+H(h_TABLE_SET)
+{
+	struct twm_table *t = rt->inst->tables[ip[1]];
 	uint32_t i = (uint32_t)SL(2);
 	if (i >= t->size)
 		TRAP(TWM_TRAP_TABLE_OOB);
@@ -953,13 +1207,16 @@ L_TABLE_SET : {
 	ip += 4;
 	NEXT();
 }
-L_TABLE_SIZE:
-	SL(2) = inst->tables[ip[1]]->size;
+H(h_TABLE_SIZE)
+{
+	SL(2) = rt->inst->tables[ip[1]]->size;
 	ip += 3;
 	NEXT();
-L_TABLE_GROW : {
+}
+H(h_TABLE_GROW)
+{
 	uint32_t old;
-	if (twm_tab_grow(inst->tables[ip[1]], (uint32_t)SL(3), (uintptr_t)SL(2), &old) ==
+	if (twm_tab_grow(rt->inst->tables[ip[1]], (uint32_t)SL(3), (uintptr_t)SL(2), &old) ==
 	    TW_ERR_OK)
 		SL(4) = old;
 	else
@@ -967,8 +1224,9 @@ L_TABLE_GROW : {
 	ip += 5;
 	NEXT();
 }
-L_TABLE_FILL : {
-	struct twm_table *t = inst->tables[ip[1]];
+H(h_TABLE_FILL)
+{
+	struct twm_table *t = rt->inst->tables[ip[1]];
 	uint64_t i = (uint32_t)SL(2), n = (uint32_t)SL(4);
 	uintptr_t v = (uintptr_t)SL(3);
 	if (i + n > t->size)
@@ -978,8 +1236,9 @@ L_TABLE_FILL : {
 	ip += 5;
 	NEXT();
 }
-L_TABLE_COPY : {
-	struct twm_table *td = inst->tables[ip[1]], *ts = inst->tables[ip[2]];
+H(h_TABLE_COPY)
+{
+	struct twm_table *td = rt->inst->tables[ip[1]], *ts = rt->inst->tables[ip[2]];
 	uint64_t d = (uint32_t)SL(3), s = (uint32_t)SL(4), n = (uint32_t)SL(5);
 	if (s + n > ts->size || d + n > td->size)
 		TRAP(TWM_TRAP_TABLE_OOB);
@@ -988,7 +1247,9 @@ L_TABLE_COPY : {
 	ip += 6;
 	NEXT();
 }
-L_TABLE_INIT : {
+H(h_TABLE_INIT)
+{
+	struct twm_instance *inst = rt->inst;
 	uint32_t seg = ip[1];
 	struct twm_table *t = inst->tables[ip[2]];
 	uint64_t d = (uint32_t)SL(3), s = (uint32_t)SL(4), n = (uint32_t)SL(5);
@@ -999,36 +1260,87 @@ L_TABLE_INIT : {
 	ip += 6;
 	NEXT();
 }
-L_ELEM_DROP:
-	inst->elem_lens[ip[1]] = 0;
+H(h_ELEM_DROP)
+{
+	rt->inst->elem_lens[ip[1]] = 0;
 	ip += 2;
 	NEXT();
+}
 
-L_bad:
-	twm_err_set(err, TW_ERR_INTERNAL, "bad internal opcode %u", *ip);
-	rc = TW_ERR_INTERNAL;
-	goto out;
+H(h_bad)
+{
+	twm_err_set(rt->err, TW_ERR_INTERNAL, "bad internal opcode %u", *ip);
+	rt->rc = TW_ERR_INTERNAL;
+	rt->fuel = fuel;
+	return X_ERROR;
+}
 
-suspend:
-	sinst->ip = ip;
-	sinst->fp = fp;
-	sinst->cur = cur;
-	sinst->suspended = true;
-	sinst->fuel_used += (uint64_t)(fuel_start - fuel);
-	return TW_ERR_WASM_FUEL;
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winitializer-overrides"
+#pragma GCC diagnostic ignored "-Woverride-init"
+#define TBL_NUM(op, ...) [op] = h_##op,
+#define TBL_SP(op) [op] = h_##op,
+#define TBL_OWN(n) [TWM_OP_##n] = h_##n,
+#define TBL_IMM(op, ...) [TWM_OP_IMM_BASE + op] = hi_##op,
+#define TBL_L_I32(op)
+#define TBL_L_I64(op) [TWM_OP_IMM64_BASE + op] = hl_##op,
+#define TBL_L(op, tin, ...) TBL_L_##tin(op)
+#define TBL_ACC(op, ...) [op] = h_##op, [TWM_OP_ARR_BASE + op] = hrr_##op,                      \
+			 [TWM_OP_ARI_BASE + op] = hri_##op,
+#define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = hsi_##op, [TWM_OP_SIRR_BASE + op] = hsirr_##op, \
+			  [TWM_OP_SIRI_BASE + op] = hsiri_##op,
+static const handler_fn table[TWM_OP_TABLE_SIZE_ALL] = {
+	[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = h_bad,
+	NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_ACC) STORES(TBL_ACC) SPECIAL(TBL_SP)
+		TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) NUM2I(TBL_L) STORES_IMM(TBL_SIMM)};
+#pragma clang diagnostic pop
 
-do_trap:
-	twm_err_trap(err, trap);
-	if (trap_idx != UINT32_MAX &&
-	    (trap == TWM_TRAP_UNDEFINED_ELEMENT || trap == TWM_TRAP_UNINIT_ELEMENT))
-		snprintf(err->msg, sizeof(err->msg), "%s %u", twm_trap_str(trap), trap_idx);
-	rc = err->code;
-	goto out;
-
-done:
-	rc = TW_ERR_OK;
-out:
-	sinst->fuel_used += (uint64_t)(fuel_start - fuel);
+enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
+{
+	struct twm_func *cur = sinst->cur;
+	struct rt rt = {
+		.sinst = sinst,
+		.inst = cur->inst,
+		.cur = cur,
+		.code = cur->code->icode,
+		.m0 = cur->inst->mem0 ? cur->inst->mem0 : &no_memory,
+		.fr = sinst->frames + sinst->depth,
+		.fr_base = sinst->frames,
+		.fr_end = sinst->frames + sinst->call_depth_max,
+		.stack_end = sinst->stack + sinst->stack_slots,
+		.err = err,
+		.rc = TW_ERR_OK,
+		.trap = TWM_TRAP_NONE,
+		.trap_idx = UINT32_MAX,
+		.fuel = fuel,
+	};
+	const uint32_t *ip = sinst->ip;
+	enum tw_err rc;
+	int x = table[*ip](ip, sinst->fp, rt.m0->data, rt.m0->size, fuel, &rt);
+	sinst->fuel_used += (uint64_t)(fuel - rt.fuel);
+	switch (x) {
+	case X_SUSPEND:
+		sinst->ip = rt.ip;
+		sinst->fp = rt.fp;
+		sinst->cur = rt.cur;
+		sinst->depth = (uint32_t)(rt.fr - rt.fr_base);
+		sinst->suspended = true;
+		return TW_ERR_WASM_FUEL;
+	case X_DONE:
+		rc = TW_ERR_OK;
+		break;
+	case X_TRAP:
+		twm_err_trap(err, rt.trap);
+		if (rt.trap_idx != UINT32_MAX && (rt.trap == TWM_TRAP_UNDEFINED_ELEMENT ||
+						  rt.trap == TWM_TRAP_UNINIT_ELEMENT))
+			snprintf(err->msg, sizeof(err->msg), "%s %u", twm_trap_str(rt.trap),
+				 rt.trap_idx);
+		rc = err->code;
+		break;
+	default:
+		rc = rt.rc;
+		break;
+	}
 	sinst->depth = 0;
 	sinst->suspended = false;
 	return rc;

@@ -444,3 +444,121 @@ Test(twm, trap_strings)
 	cr_assert_str_eq(twm_trap_str(TWM_TRAP_INDIRECT_TYPE), "indirect call type mismatch");
 	cr_assert_str_eq(twm_trap_str(TWM_TRAP__COUNT), "unknown trap");
 }
+
+static uint64_t call_u64(struct twm_instance *inst, const char *name, const struct twm_value *args,
+			 uint32_t nargs, enum tw_err want)
+{
+	struct twm_extern x;
+	struct twm_value r = {0};
+	struct twm_error err;
+	cr_assert_eq(twm_instance_export(inst, name, &x), TW_ERR_OK, "%s", name);
+	enum tw_err rc = twm_invoke(inst, x.u.func, args, nargs, &r, 1, &err);
+	cr_assert_eq(rc, want, "%s: %s", name, err.msg);
+	if (rc == TW_ERR_WASM_TRAP)
+		cr_assert_str_eq(err.msg, "out of bounds memory access", "%s", name);
+	return r.bits;
+}
+
+#define I32(v) ((struct twm_value){.type = TWM_I32, .bits = (uint32_t)(v)})
+#define I64(v) ((struct twm_value){.type = TWM_I64, .bits = (uint64_t)(v)})
+
+Test(twm, fused_instructions_keep_wasm_semantics)
+{
+	size_t len;
+	uint8_t *bytes = read_file("twm_fused.wasm", &len);
+	struct twm_module *mod;
+	struct twm_instance *inst;
+	struct twm_error err;
+	cr_assert_eq(twm_module_load(bytes, len, NULL, &mod, &err), TW_ERR_OK, "%s", err.msg);
+	cr_assert_eq(twm_instantiate(mod, NULL, NULL, &inst, &err), TW_ERR_OK, "%s", err.msg);
+	uint64_t size;
+	uint8_t *mem = twm_memory_data(twm_instance_memory(inst, 0), &size);
+	cr_assert(mem && size == 65536);
+	for (int i = 0; i < 64; i++)
+		mem[i] = (uint8_t)i;
+
+	/* address arithmetic wraps at 32 bits, then the offset is added without wrapping */
+	struct twm_value a2[2] = {I32(4), I32(0)};
+	cr_assert_eq(call_u64(inst, "ld_rr", a2, 2, TW_ERR_OK), 0x0f0e0d0cu);
+	a2[0] = I32(0xfffffff8u), a2[1] = I32(12);
+	cr_assert_eq(call_u64(inst, "ld_rr", a2, 2, TW_ERR_OK), 0x0f0e0d0cu);
+	a2[0] = I32(0xfffffff8u), a2[1] = I32(4);
+	call_u64(inst, "ld_rr", a2, 2, TW_ERR_WASM_TRAP);
+	struct twm_value a1 = I32(8);
+	cr_assert_eq(call_u64(inst, "ld_ri", &a1, 1, TW_ERR_OK), 0x0b0a0908u);
+	a1 = I32(4); /* 4 - 8 wraps to 2^32 - 4; + 8 is past 4 GiB */
+	call_u64(inst, "ld_ri", &a1, 1, TW_ERR_WASM_TRAP);
+	a1 = I32(65536 - 32);
+	call_u64(inst, "ld_f64_ri", &a1, 1, TW_ERR_OK);
+	a1 = I32(65536 - 31);
+	call_u64(inst, "ld_f64_ri", &a1, 1, TW_ERR_WASM_TRAP);
+
+	struct twm_value a3[3] = {I32(0xfffffffcu), I32(8), I32(0xdeadbeefu)};
+	call_u64(inst, "st_rr", a3, 3, TW_ERR_OK);
+	cr_assert_eq(mem[8] | mem[9] << 8 | mem[10] << 16 | (uint32_t)mem[11] << 24, 0xdeadbeefu);
+	a1 = I32(40);
+	call_u64(inst, "st_imm_ri", &a1, 1, TW_ERR_OK);
+	cr_assert_eq(mem[40], 0x5a);
+	a1 = I32(2);
+	call_u64(inst, "st_imm_ri", &a1, 1, TW_ERR_WASM_TRAP);
+	a2[0] = I32(16), a2[1] = I32(8);
+	call_u64(inst, "st_imm_rr", a2, 2, TW_ERR_OK);
+	cr_assert_eq(mem[24], 0xfe);
+	cr_assert_eq(mem[31], 0xff);
+	a2[0] = I32(65536), a2[1] = I32(0xfffffff9u);
+	call_u64(inst, "st_imm_rr", a2, 2, TW_ERR_WASM_TRAP);
+	a1 = I32(0);
+	cr_assert_eq(call_u64(inst, "ld_tee", &a1, 1, TW_ERR_OK), 0x07060504u + 4);
+
+	/* i64 compare-and-branch: full 64-bit operands, signed and unsigned */
+	struct twm_value l2[2] = {I64(-1), I64(1)};
+	cr_assert_eq(call_u64(inst, "lt_s64", l2, 2, TW_ERR_OK), 1);
+	cr_assert_eq(call_u64(inst, "gt_u64", l2, 2, TW_ERR_OK), 1);
+	l2[0] = I64(0x100000000ull), l2[1] = I64(1);
+	cr_assert_eq(call_u64(inst, "lt_s64", l2, 2, TW_ERR_OK), 0);
+	cr_assert_eq(call_u64(inst, "gt_u64", l2, 2, TW_ERR_OK), 1);
+	l2[0] = I64(1), l2[1] = I64(0x100000001ull);
+	cr_assert_eq(call_u64(inst, "gt_u64", l2, 2, TW_ERR_OK), 0);
+	struct twm_value l1 = I64(-5);
+	cr_assert_eq(call_u64(inst, "le_s64_imm", &l1, 1, TW_ERR_OK), 1);
+	l1 = I64(-4);
+	cr_assert_eq(call_u64(inst, "le_s64_imm", &l1, 1, TW_ERR_OK), 0);
+	l1 = I64(0xfffffffbull); /* -5 in the low half only */
+	cr_assert_eq(call_u64(inst, "le_s64_imm", &l1, 1, TW_ERR_OK), 0);
+	l1 = I64(0);
+	cr_assert_eq(call_u64(inst, "eqz64_if", &l1, 1, TW_ERR_OK), 7);
+	l1 = I64(0x100000000ull);
+	cr_assert_eq(call_u64(inst, "eqz64_if", &l1, 1, TW_ERR_OK), 9);
+	l1 = I64(1000);
+	cr_assert_eq(call_u64(inst, "count64", &l1, 1, TW_ERR_OK), 499500);
+	l1 = I64(3);
+	cr_assert_eq(call_u64(inst, "mix64", &l1, 1, TW_ERR_OK),
+		     (3 * 0xbf58476d1ce4e5b9ull) ^ 0x100000000ull);
+	l1 = I64(0xffffffffull);
+	cr_assert_eq(call_u64(inst, "big_lt", &l1, 1, TW_ERR_OK), 1);
+	l1 = I64(0x100000000ull);
+	cr_assert_eq(call_u64(inst, "big_lt", &l1, 1, TW_ERR_OK), 0);
+
+	a1 = I32(4);
+	cr_assert_eq(call_u64(inst, "bit_set", &a1, 1, TW_ERR_OK), 1);
+	a1 = I32(3);
+	cr_assert_eq(call_u64(inst, "bit_set", &a1, 1, TW_ERR_OK), 0);
+	a1 = I32(9);
+	cr_assert_eq(call_u64(inst, "bit_clear", &a1, 1, TW_ERR_OK), 1);
+	a1 = I32(2);
+	cr_assert_eq(call_u64(inst, "bit_clear", &a1, 1, TW_ERR_OK), 0);
+	a1 = I32(40);
+	cr_assert_eq(call_u64(inst, "ctz_loop", &a1, 1, TW_ERR_OK), 3);
+	a1 = I32(0x80000000u);
+	cr_assert_eq(call_u64(inst, "ctz_loop", &a1, 1, TW_ERR_OK), 31);
+
+	/* count64 leaves large values in the slots that locals_zero's locals reuse */
+	l1 = I64(1000);
+	call_u64(inst, "count64", &l1, 1, TW_ERR_OK);
+	a1 = I32(5);
+	cr_assert_eq(call_u64(inst, "locals_zero", &a1, 1, TW_ERR_OK), 12);
+
+	twm_instance_free(inst);
+	twm_module_unref(mod);
+	free(bytes);
+}

@@ -1,0 +1,69 @@
+;; twm_fused.wat — fixture for the engine's fused instructions (wasm/twm_test.c): loads and
+;; stores that absorb the i32.add of their address, i64 compare-and-branch, 64-bit immediates.
+(module
+  (memory 1)
+  ;; (a + b) wraps at 32 bits before the offset is added
+  (func (export "ld_rr") (param i32 i32) (result i32)
+    local.get 0 local.get 1 i32.add i32.load offset=8)
+  (func (export "ld_ri") (param i32) (result i32)
+    local.get 0 i32.const -8 i32.add i32.load offset=8)
+  (func (export "ld_f64_ri") (param i32) (result f64)
+    local.get 0 i32.const 16 i32.add f64.load offset=8)
+  (func (export "st_rr") (param i32 i32 i32)
+    local.get 0 local.get 1 i32.add local.get 2 i32.store offset=4)
+  (func (export "st_imm_ri") (param i32)
+    local.get 0 i32.const -4 i32.add i32.const 0x5a i32.store8 offset=4)
+  (func (export "st_imm_rr") (param i32 i32)
+    local.get 0 local.get 1 i32.add i64.const -2 i64.store)
+  ;; the add's value is still needed after a tee: not fused, same answer
+  (func (export "ld_tee") (param i32) (result i32)
+    (local i32)
+    local.get 0 i32.const 4 i32.add local.tee 1 i32.load local.get 1 i32.add)
+  ;; i64 compare-and-branch, forward and as a loop backedge
+  (func (export "lt_s64") (param i64 i64) (result i32)
+    block local.get 0 local.get 1 i64.lt_s br_if 0 i32.const 0 return end i32.const 1)
+  (func (export "gt_u64") (param i64 i64) (result i32)
+    block local.get 0 local.get 1 i64.gt_u br_if 0 i32.const 0 return end i32.const 1)
+  (func (export "le_s64_imm") (param i64) (result i32)
+    block local.get 0 i64.const -5 i64.le_s br_if 0 i32.const 0 return end i32.const 1)
+  (func (export "eqz64_if") (param i64) (result i32)
+    local.get 0 i64.eqz if (result i32) i32.const 7 else i32.const 9 end)
+  (func (export "count64") (param i64) (result i64)
+    (local i64 i64)
+    loop
+      local.get 2 local.get 1 i64.add local.set 2
+      local.get 1 i64.const 1 i64.add local.tee 1
+      local.get 0 i64.ne br_if 0
+    end
+    local.get 2)
+  ;; constants that need 64 bits
+  (func (export "mix64") (param i64) (result i64)
+    local.get 0 i64.const 0xbf58476d1ce4e5b9 i64.mul i64.const 0x100000000 i64.xor)
+  (func (export "big_lt") (param i64) (result i32)
+    local.get 0 i64.const 0x100000000 i64.lt_u)
+  ;; declared locals read before any write start at zero, whatever the stack held before
+  (func (export "locals_zero") (param i32) (result i64)
+    (local i32 i64 f64 i32)
+    i32.const 7 local.set 1
+    local.get 0 local.set 4
+    local.get 2
+    local.get 1 i64.extend_i32_u i64.add
+    local.get 4 i64.extend_i32_u i64.add
+    local.get 3 i64.trunc_f64_s i64.add)
+  ;; i32.and with an immediate tested by br_if / if, directly or through i32.eqz
+  (func (export "bit_set") (param i32) (result i32)
+    block local.get 0 i32.const 4 i32.and br_if 0 i32.const 0 return end i32.const 1)
+  (func (export "bit_clear") (param i32) (result i32)
+    local.get 0 i32.const 6 i32.and i32.eqz if (result i32) i32.const 1 else i32.const 0 end)
+  ;; shifts right until bit 0 is set: a test-and-branch backedge
+  (func (export "ctz_loop") (param i32) (result i32)
+    (local i32)
+    loop
+      local.get 0 i32.const 1 i32.and i32.eqz
+      if
+        local.get 0 i32.const 1 i32.shr_u local.set 0
+        local.get 1 i32.const 1 i32.add local.set 1
+        local.get 0 i32.const 1 i32.and i32.eqz br_if 1
+      end
+    end
+    local.get 1))
