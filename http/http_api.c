@@ -473,20 +473,24 @@ static enum http_handler_ret h_deploy(struct http_request *req, void *arg)
 		met_module_rejected(e);
 		return fail(req, status, e == TW_ERR_NOMEM ? TW_ERR_CAPACITY_EXHAUSTED : e, msg);
 	}
-	/* a per-function loop offload mode overrides --offload for this deployment */
-	if (offload[0] && (e = api_fn_offload(api, f, offload)) != TW_ERR_OK) {
+	f->rec.tenant = ctx.tenant;
+	/* A per-function loop offload mode overrides --offload for this deployment and is stored
+	 * with it; either way the dispatch is rebound now that the tenant (whose GPU quota a
+	 * kernel is charged to) is known. */
+	e = api_fn_offload(api, f, offload[0] ? offload : api->cfg->offload);
+	if (e != TW_ERR_OK) {
 		free(bytes);
 		api_fn_unref(f);
 		if (e == TW_ERR_NOMEM)
 			return fail(req, 503, TW_ERR_CAPACITY_EXHAUSTED, "out of memory");
 		return fail(req, 400, TW_ERR_INVALID_ARG, "offload must be off, auto, gpu or host");
 	}
+	snprintf(f->rec.offload, sizeof(f->rec.offload), "%s", offload);
 	if (tw_random_id(f->rec.id) != TW_ERR_OK) {
 		free(bytes);
 		api_fn_unref(f);
 		return fail(req, 500, TW_ERR_INTERNAL, "no randomness for an id");
 	}
-	f->rec.tenant = ctx.tenant;
 	memcpy(f->rec.name, name, name_len + 1);
 	f->rec.created_ms = tw_wall_ns() / TW_NS_PER_MS;
 	struct api_store_req *r = calloc(1, sizeof(*r));
@@ -1563,6 +1567,11 @@ static enum tw_err rebuild_one(const struct tw_function_rec *rec, void *arg)
 		return TW_ERR_OK;
 	}
 	f->rec = *rec;
+	/* the mode stored at deploy (or the server's), bound to the function's tenant */
+	const char *mode = rec->offload[0] ? rec->offload : rc->api->cfg->offload;
+	if (api_fn_offload(rc->api, f, mode) != TW_ERR_OK)
+		TW_WARN(API, "function %s: offload mode '%s' not usable; loops run in the interpreter",
+			rec->id, mode);
 	if (api_reg_insert(rc->api, f) != TW_ERR_OK) {
 		api_fn_unref(f);
 		rc->failed++;

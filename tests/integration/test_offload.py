@@ -137,6 +137,18 @@ class ServeOffload(unittest.TestCase):
             m = re.search(r"^tensor_wasm_offload_success_total (\d+)", text, re.M)
             self.assertIsNotNone(m, text[:2000])
             self.assertEqual(int(m.group(1)), 1)
+
+            # the override is stored with the function: after a restart it still applies
+            s.stop()
+            s.start()
+            for fid in (host_id, off_id):
+                st, doc, _ = s.json("POST", "/functions/%s/invoke" % fid,
+                                    {"export": "sum_i32", "args": [4096, 1000]})
+                self.assertEqual(st, 200, doc)
+                self.assertEqual(doc["result"], results[off_id]["result"])
+            st, _, body = s.request("GET", "/metrics")
+            m = re.search(r"^tensor_wasm_offload_success_total (\d+)", body.decode(), re.M)
+            self.assertEqual(int(m.group(1)), 1)
         finally:
             s.cleanup()
 
