@@ -155,6 +155,13 @@
 #define TW_WASM_PARAMS_MAX 1000
 #endif
 
+/* Results a host function that suspends the call (twm_ctx_suspend) may have: they are kept in
+ * the instance until the call resumes. Host functions return a status or a handle; 8 leaves
+ * room, and a function with more simply cannot suspend. */
+#ifndef TW_WASM_HOST_PEND_RESULTS_MAX
+#define TW_WASM_HOST_PEND_RESULTS_MAX 8
+#endif
+
 /* Functions, tables and globals in one module's index spaces (imports included). Real modules
  * have tens of thousands of functions at most; the caps bound per-instance arrays. */
 #ifndef TW_WASM_FUNCS_MAX

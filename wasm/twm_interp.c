@@ -1028,6 +1028,11 @@ do_trap:
 done:
 	rc = TW_ERR_OK;
 out:
+	/* Kept for a host function that suspended the call (TW_ERR_WASM_PENDING): twm_call_run
+	 * resumes from here, re-running the call, which then takes the supplied result. */
+	sinst->ip = ip;
+	sinst->fp = fp;
+	sinst->cur = cur;
 	sinst->fuel_used += (uint64_t)(fuel_start - fuel);
 	sinst->depth = 0;
 	sinst->suspended = false;
