@@ -307,6 +307,10 @@ enum tw_err twm_ctx_exit(struct twm_call_ctx *ctx, int32_t code);
  */
 enum tw_err twm_ctx_suspend(struct twm_call_ctx *ctx);
 
+/* True when twm_ctx_suspend(ctx) would be accepted now: lets a host function check before it
+ * hands work to another thread whose completion will resume the call. */
+bool twm_ctx_can_suspend(const struct twm_call_ctx *ctx);
+
 /* ---- per-instance host state ---------------------------------------------------------------- */
 
 /*

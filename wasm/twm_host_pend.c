@@ -50,12 +50,17 @@ void twm_host_pend_clear(struct twm_instance *inst)
 	inst->pend_depth = 0;
 }
 
+bool twm_ctx_can_suspend(const struct twm_call_ctx *ctx)
+{
+	const struct twm_instance *run = running;
+	/* Only a call the embedder drives with twm_call_run can be resumed. */
+	return run && !run->no_suspend && run->active && !run->pend_waiting && !run->pend_ready &&
+	       ctx->nresults <= TW_WASM_HOST_PEND_RESULTS_MAX;
+}
+
 enum tw_err twm_ctx_suspend(struct twm_call_ctx *ctx)
 {
-	struct twm_instance *run = running;
-	/* Only a call the embedder drives with twm_call_run can be resumed. */
-	if (!run || run->no_suspend || !run->active || run->pend_waiting || run->pend_ready ||
-	    ctx->nresults > TW_WASM_HOST_PEND_RESULTS_MAX)
+	if (!twm_ctx_can_suspend(ctx))
 		return TW_ERR_UNSUPPORTED;
 	ctx->suspend = true;
 	return TW_ERR_OK;
