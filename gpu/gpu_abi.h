@@ -143,8 +143,9 @@ int32_t gpu_wasi_cuda_launch_timed(struct gpu_guest *g, struct gpu_guest_mem m, 
  * instance is destroyed), NULL for an unknown handle. */
 const char *gpu_guest_kernel_name(struct gpu_guest *g, int64_t kernel);
 
-/* Waits for the instance's launches. Until the engine binding turns it into a suspension
- * point (the guest waits, the worker does not; see gpu_completion.h) it blocks the caller. */
+/* Waits for the instance's launches, blocking the caller. The binding (gpu_bind.h) uses the
+ * two halves below instead where the embedder resumes suspended calls, so that the guest
+ * waits and the worker does not. */
 int32_t gpu_wasi_cuda_sync(struct gpu_guest *g);
 
 /* Sync in two halves, for a caller that waits elsewhere (gpu_completion). begin records the

@@ -442,7 +442,8 @@ struct twm_memory *twm_instance_memory(struct twm_instance *inst, uint32_t i);
  * host function). Arguments are checked against the function type (TW_ERR_INVALID_ARG). Results
  * are written to `results` (room for `cap`; TW_ERR_INVALID_ARG when too small). Returns TW_ERR_OK,
  * TW_ERR_WASM_TRAP, TW_ERR_WASM_EXHAUSTED (call stack exhausted), TW_ERR_WASM_EXIT. TW_ERR_AGAIN
- * when `inst` has a suspended call (finish or abort it first). */
+ * when `inst` has a suspended call (finish or abort it first). Host functions cannot suspend
+ * this call (twm_ctx_suspend refuses): it always runs to completion. */
 enum tw_err twm_invoke(struct twm_instance *inst, struct twm_func *f, const struct twm_value *args,
 		       uint32_t nargs, struct twm_value *results, uint32_t cap,
 		       struct twm_error *err);
