@@ -44,6 +44,7 @@
 	X(WASM_FUEL, "out_of_fuel", "fuel slice used up")                                 \
 	X(WASM_EXIT, "exit", "guest exited")                                              \
 	X(MISSING_EXPORT, "missing_export", "no such export")                             \
+	X(WASM_PENDING, "pending", "host function result pending")                        \
 	/* HTTP and API */                                                                \
 	X(HTTP_MALFORMED, "malformed_request", "malformed HTTP request")                   \
 	X(HEADERS_TOO_LARGE, "headers_too_large", "request headers too large")            \

@@ -155,6 +155,25 @@
 #define TW_WASM_PARAMS_MAX 1000
 #endif
 
+/* GPU waits queued on the completion thread at once (suspended wasi_cuda syncs across all
+ * workers). Each is one event; a full queue makes a sync wait on its worker instead. */
+#ifndef TW_GPU_COMPLETION_QUEUE
+#define TW_GPU_COMPLETION_QUEUE 1024
+#endif
+
+/* Tries (100 us apart, so 1 s in all) to post a GPU completion to a worker whose inbox is
+ * full. The inbox drains every loop turn; a second of full inbox means the worker is stuck. */
+#ifndef TW_API_GPU_POST_TRIES
+#define TW_API_GPU_POST_TRIES 10000
+#endif
+
+/* Results a host function that suspends the call (twm_ctx_suspend) may have: they are kept in
+ * the instance until the call resumes. Host functions return a status or a handle; 8 leaves
+ * room, and a function with more simply cannot suspend. */
+#ifndef TW_WASM_HOST_PEND_RESULTS_MAX
+#define TW_WASM_HOST_PEND_RESULTS_MAX 8
+#endif
+
 /* Functions, tables and globals in one module's index spaces (imports included). Real modules
  * have tens of thousands of functions at most; the caps bound per-instance arrays. */
 #ifndef TW_WASM_FUNCS_MAX

@@ -159,6 +159,9 @@ struct gpu_guest {
 	uint32_t met_tenant; /* the tenant's metrics label slot */
 	struct gpu_stream *stream;   /* created on first launch */
 	uint32_t pending;            /* launches holding a permit, released at sync */
+	struct gpu_event *sync_event; /* recorded by gpu_wasi_cuda_sync_begin; created once */
+	struct gpu_route route;       /* set by an embedder that resumes calls; else zero */
+	uint64_t sync_begin_unix_ns;  /* when the last sync_begin recorded its event */
 	uint64_t pending_since_ns;
 	struct kernel_slot kernels[TW_GPU_KERNELS_PER_INSTANCE];
 	struct buffer_slot buffers[TW_GPU_ALLOCS_PER_INSTANCE];
@@ -235,6 +238,8 @@ void gpu_guest_destroy(struct gpu_guest *g)
 		gpu_stream_sync(g->stream);
 		gpu_stream_destroy(g->stream);
 	}
+	if (g->sync_event)
+		gpu_event_destroy(g->sync_event);
 	release_pending(g, false);
 	for (size_t i = 0; i < TW_GPU_ALLOCS_PER_INSTANCE; i++) {
 		if (!g->buffers[i].live)
@@ -498,6 +503,48 @@ int32_t gpu_wasi_cuda_sync(struct gpu_guest *g)
 	if (err != TW_ERR_OK)
 		return fail(g, GPU_CUDA_LAUNCH_FAILED, "%s", gpu_last_error());
 	return GPU_CUDA_OK;
+}
+
+int32_t gpu_wasi_cuda_sync_begin(struct gpu_guest *g, struct gpu_event **ev)
+{
+	*ev = NULL;
+	REQUIRE_GPU(g);
+	if (!g->stream)
+		return GPU_CUDA_OK;
+	if (!g->sync_event && gpu_event_create(&g->sync_event, false) != TW_ERR_OK) {
+		g->sync_event = NULL;
+		return fail(g, GPU_CUDA_INTERNAL, "no event for sync: %s", gpu_last_error());
+	}
+	if (gpu_event_record(g->sync_event, g->stream) != TW_ERR_OK)
+		return fail(g, GPU_CUDA_LAUNCH_FAILED, "%s", gpu_last_error());
+	*ev = g->sync_event;
+	g->sync_begin_unix_ns = tw_wall_ns();
+	return GPU_CUDA_OK;
+}
+
+int32_t gpu_wasi_cuda_sync_end(struct gpu_guest *g, enum tw_err waited)
+{
+	if (g->pending)
+		met_kernel_latency(tw_now_ns() - g->pending_since_ns);
+	release_pending(g, waited != TW_ERR_OK);
+	if (waited != TW_ERR_OK)
+		return fail(g, GPU_CUDA_LAUNCH_FAILED, "%s", gpu_last_error());
+	return GPU_CUDA_OK;
+}
+
+void gpu_guest_set_route(struct gpu_guest *g, const struct gpu_route *r)
+{
+	g->route = r ? *r : (struct gpu_route){0};
+}
+
+uint64_t gpu_guest_sync_began_unix_ns(const struct gpu_guest *g)
+{
+	return g->sync_begin_unix_ns;
+}
+
+const struct gpu_route *gpu_guest_route(const struct gpu_guest *g)
+{
+	return g->route.completion ? &g->route : NULL;
 }
 
 int32_t gpu_wasi_cuda_last_error_len(struct gpu_guest *g)

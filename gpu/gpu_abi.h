@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "gpu/gpu_completion.h"
 
 enum gpu_cuda_status {
 	GPU_CUDA_OK = 0,
@@ -142,9 +143,32 @@ int32_t gpu_wasi_cuda_launch_timed(struct gpu_guest *g, struct gpu_guest_mem m, 
  * instance is destroyed), NULL for an unknown handle. */
 const char *gpu_guest_kernel_name(struct gpu_guest *g, int64_t kernel);
 
-/* Waits for the instance's launches. Until the engine binding turns it into a suspension
- * point (the guest waits, the worker does not; see gpu_completion.h) it blocks the caller. */
+/* Waits for the instance's launches, blocking the caller. The binding (gpu_bind.h) uses the
+ * two halves below instead where the embedder resumes suspended calls, so that the guest
+ * waits and the worker does not. */
 int32_t gpu_wasi_cuda_sync(struct gpu_guest *g);
+
+/* Sync in two halves, for a caller that waits elsewhere (gpu_completion). begin records the
+ * instance's event after its launches into *ev (borrowed from g, valid until end) and returns
+ * GPU_CUDA_OK, or a negative status; *ev is NULL when there is nothing to wait for (no launch
+ * yet) or on failure, and then end must not be called. end, after the event's wait returned
+ * `waited`: releases the launches' permits, counts their latency, returns the sync status. */
+int32_t gpu_wasi_cuda_sync_begin(struct gpu_guest *g, struct gpu_event **ev);
+int32_t gpu_wasi_cuda_sync_end(struct gpu_guest *g, enum tw_err waited);
+
+/* Where the instance's waits go when its embedder resumes suspended calls (gpu_bind.h): the
+ * completion queue and the done callback (with its argument) that reaches the instance's
+ * thread. Without one (completion NULL) waits block the calling thread. */
+struct gpu_route {
+	struct gpu_completion *completion;
+	gpu_done_fn done;
+	void *done_arg;
+};
+void gpu_guest_set_route(struct gpu_guest *g, const struct gpu_route *r);
+/* Wall-clock time (tw_wall_ns) of the last sync_begin that recorded an event. */
+uint64_t gpu_guest_sync_began_unix_ns(const struct gpu_guest *g);
+/* The route, NULL when none is set. */
+const struct gpu_route *gpu_guest_route(const struct gpu_guest *g);
 int32_t gpu_wasi_cuda_last_error_len(struct gpu_guest *g);
 int32_t gpu_wasi_cuda_last_error_copy(struct gpu_guest *g, struct gpu_guest_mem m, uint32_t dst_ptr,
 				      uint32_t dst_len);

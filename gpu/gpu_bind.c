@@ -10,10 +10,13 @@
 #include "gpu/gpu_bind.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/limits.h"
+#include "core/log.h"
 #include "core/span.h"
 #include "gpu/gpu_abi.h"
 #include "gpu/gpu_admit.h"
@@ -137,14 +140,78 @@ static enum tw_err cuda_sync(struct twm_call_ctx *ctx, const uint64_t *args, uin
 {
 	(void)args;
 	struct call c;
+	uint64_t start_unix_ns = tw_wall_ns();
+	int32_t r = GPU_CUDA_NOT_AVAILABLE;
+	bool have = begin(ctx, env, &c);
+	const struct gpu_route *rt = have ? gpu_guest_route(c.g) : NULL;
+	if (rt && gpu_available() && twm_ctx_can_suspend(ctx)) {
+		/* The guest waits, the worker does not: the completion thread waits on the
+		 * event and rt->done brings the call back to this thread (gpu_wasi_cuda_resume). */
+		struct gpu_event *ev;
+		r = gpu_wasi_cuda_sync_begin(c.g, &ev);
+		if (ev && gpu_completion_submit_event(rt->completion, ev, rt->done,
+						       rt->done_arg) == TW_ERR_OK) {
+			twm_ctx_suspend(ctx);
+			return TW_ERR_OK;
+		}
+		/* A full queue: wait here, as without a route. */
+		if (ev)
+			r = gpu_wasi_cuda_sync_end(c.g, gpu_event_sync(ev));
+	} else if (have) {
+		r = gpu_wasi_cuda_sync(c.g);
+	}
+	/* Recorded after the fact (a suspended sync records its span at resume instead). */
 	struct tw_span sp;
-	bool traced = span_begin(&sp, "wasi_cuda.sync");
-	int32_t r = begin(ctx, env, &c) ? gpu_wasi_cuda_sync(c.g) : GPU_CUDA_NOT_AVAILABLE;
 	met_wasi_cuda_call(MET_CUDA_SYNC, r);
-	if (traced)
+	if (span_begin(&sp, "wasi_cuda.sync")) {
+		sp.start_unix_ns = start_unix_ns;
 		span_finish(&sp, r);
+	}
 	put_i32(results, r);
 	return TW_ERR_OK;
+}
+
+enum tw_err gpu_wasi_cuda_resume(struct twm_host_slot *slot, struct twm_instance *inst,
+				 enum tw_err waited)
+{
+	struct gpu_guest *g = slot->value;
+	if (!g || !twm_call_pending(inst))
+		return TW_ERR_INVALID_ARG;
+	int32_t r = gpu_wasi_cuda_sync_end(g, waited);
+	met_wasi_cuda_call(MET_CUDA_SYNC, r);
+	struct tw_span sp;
+	if (span_begin(&sp, "wasi_cuda.sync")) {
+		sp.start_unix_ns = gpu_guest_sync_began_unix_ns(g);
+		tw_span_str(&sp, "suspended", "true");
+		span_finish(&sp, r);
+	}
+	uint64_t word = (uint32_t)r;
+	return twm_call_complete_host(inst, &word, 1);
+}
+
+void gpu_wasi_cuda_set_route(struct twm_host_slot *slot, const struct gpu_route *r)
+{
+	if (slot->value)
+		gpu_guest_set_route(slot->value, r);
+}
+
+static pthread_once_t completion_once = PTHREAD_ONCE_INIT;
+static struct gpu_completion *completion;
+
+static void completion_start(void)
+{
+	if (!gpu_available())
+		return;
+	if (gpu_completion_start(&completion, TW_GPU_COMPLETION_QUEUE) != TW_ERR_OK) {
+		completion = NULL;
+		TW_WARN(GPU, "no completion thread: wasi_cuda sync blocks its worker");
+	}
+}
+
+struct gpu_completion *gpu_wasi_cuda_completion(void)
+{
+	pthread_once(&completion_once, completion_start);
+	return completion;
 }
 
 static enum tw_err cuda_last_error_len(struct twm_call_ctx *ctx, const uint64_t *args,

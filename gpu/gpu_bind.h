@@ -20,13 +20,14 @@
  *     "result" attribute and the error flag set when it is negative — also without a GPU, where
  *     every call returns NotAvailable.
  *
- * Threads: the functions run on the thread that runs the instance. `sync` waits for the
- * instance's launches on that thread: it is not yet a suspension point (docs/gpu.md).
+ * Threads: the functions run on the thread that runs the instance. `sync` is a suspension
+ * point where the embedder set a route (below); elsewhere it waits on that thread.
  */
 #ifndef TW_GPU_GPU_BIND_H
 #define TW_GPU_GPU_BIND_H
 
 #include "core/err.h"
+#include "gpu/gpu_abi.h"
 #include "wasm/twm.h"
 
 /* The import module name. */
@@ -36,6 +37,29 @@
  * struct gpu_guest for the tenant, detach destroys it (waits for its launches, frees its device
  * memory, credits the quota). */
 extern const struct twm_host_binding gpu_wasi_cuda_binding;
+
+/*
+ * Suspending sync. An embedder that drives calls with twm_call_run and can resume them (the
+ * HTTP function API) sets a route on each instance's slot after attach: the completion queue
+ * (gpu_wasi_cuda_completion()) and a done callback that reaches the instance's thread (for a
+ * worker: post to its inbox, which wakes it through its eventfd). With a route and a GPU,
+ * `sync` records an event after the instance's launches, submits it, and suspends the call
+ * (twm_ctx_suspend; twm_call_run returns TW_ERR_WASM_PENDING). When the done callback has
+ * brought `waited` to the instance's thread, gpu_wasi_cuda_resume() turns it into sync's
+ * status (releasing the launches' permits) and supplies it as the call's result; the embedder
+ * then runs the call again. The instance and its slot must stay alive until done has run,
+ * even when the call is abandoned (the event is borrowed from the slot's state).
+ * Without a GPU or a route, or when the call cannot suspend (twm_invoke, a start function) or
+ * the queue is full, sync waits on the calling thread as before (returns −1 at once without a
+ * GPU). The `tensor-wasm run` CLI sets no route: it is synchronous and simply waits.
+ */
+void gpu_wasi_cuda_set_route(struct twm_host_slot *slot, const struct gpu_route *r);
+enum tw_err gpu_wasi_cuda_resume(struct twm_host_slot *slot, struct twm_instance *inst,
+				 enum tw_err waited);
+
+/* The process-wide completion queue and thread, started on first use; NULL without a GPU (or
+ * when the thread cannot start). Lives until the process exits. Any thread. */
+struct gpu_completion *gpu_wasi_cuda_completion(void);
 
 /* Define the nine functions in `l` under GPU_WASI_CUDA_MODULE. Errors of the linker. */
 enum tw_err gpu_wasi_cuda_link(struct twm_linker *l);

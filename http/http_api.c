@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/hash.h"
@@ -52,6 +53,11 @@ struct api_call {
 	struct tw_span sp_exec; /* executor::call_export_with_args, child of invoke.run */
 	bool exec_open;         /* sp_exec was begun and not ended */
 	struct twm_host_slot gpu; /* wasi_cuda state when the module imports it; value NULL else */
+	/* A wasi_cuda sync suspended the call: the completion thread holds the instance's event
+	 * until call_gpu_resume runs here. gpu_result is written there before the post. */
+	bool gpu_waiting;
+	bool gpu_orphan; /* answered (deadline, abort) while waiting: release on resume */
+	enum tw_err gpu_result;
 };
 
 /* Executor span names (a public contract, docs/OBSERVABILITY.md). Instances are pooled per
@@ -853,9 +859,15 @@ static void call_release(struct api_call *c)
 {
 	struct api_worker *aw = c->aw;
 	struct http_api *api = aw->api;
+	tw_timer_cancel(aw->w, &c->timer);
+	if (c->gpu_waiting) {
+		/* The completion thread still borrows the instance's event: keep the instance,
+		 * its GPU state and this slot until call_gpu_resume brings the result back. */
+		c->gpu_orphan = true;
+		return;
+	}
 	if (c->exec_open)
 		tw_span_end(&c->sp_exec);
-	tw_timer_cancel(aw->w, &c->timer);
 	if (c->inst) {
 		if (twm_call_suspended(c->inst))
 			twm_call_abort(c->inst);
@@ -1056,10 +1068,22 @@ static bool call_step(struct api_call *c)
 		call_fail(c, 504, TW_ERR_INVOKE_TIMEOUT, "the call ran past its deadline");
 		return false;
 	}
+	if (c->gpu_waiting) /* the deadline timer fired early: wait on */
+		return tw_timer_arm(c->aw->w, &c->timer, c->deadline_ns) == TW_ERR_OK;
 	/* Host functions the guest calls (wasi_cuda) parent their spans on the call's span. */
 	const struct tw_span *prev = tw_span_set_current(&c->sp_exec);
 	enum tw_err e = twm_call_run(c->inst, api->cfg->fuel_per_slice, &err);
 	tw_span_set_current(prev);
+	if (e == TW_ERR_WASM_PENDING) {
+		/* A wasi_cuda sync suspended the call: the worker serves others until the GPU
+		 * completes (call_gpu_resume); the timer only enforces the deadline meanwhile. */
+		c->gpu_waiting = true;
+		if (tw_timer_arm(c->aw->w, &c->timer, c->deadline_ns) != TW_ERR_OK) {
+			call_fail(c, 503, TW_ERR_CAPACITY_EXHAUSTED, "no timer for the call");
+			return false;
+		}
+		return true;
+	}
 	if (e == TW_ERR_WASM_FUEL) {
 		if (tw_now_ns() >= c->deadline_ns) {
 			met_guest_trap(MET_TRAP_DEADLINE);
@@ -1080,6 +1104,44 @@ static bool call_step(struct api_call *c)
 	else
 		call_fail_wasm(c, e, &err);
 	return false;
+}
+
+/* On the worker: a suspended call's GPU wait is over. */
+static void call_gpu_resume(struct tw_worker *w, void *arg)
+{
+	struct api_call *c = arg;
+	c->gpu_waiting = false;
+	if (c->gpu_orphan) {
+		call_release(c);
+		return;
+	}
+	tw_timer_cancel(w, &c->timer);
+	const struct tw_span *prev = tw_span_set_current(&c->sp_exec);
+	enum tw_err e = gpu_wasi_cuda_resume(&c->gpu, c->inst, c->gpu_result);
+	tw_span_set_current(prev);
+	if (e != TW_ERR_OK) {
+		call_fail(c, 500, TW_ERR_INTERNAL, "the GPU result could not be delivered");
+		return;
+	}
+	call_step(c);
+}
+
+/* On the completion thread: hand the GPU wait's result to the call's worker (its inbox; the
+ * post wakes the worker through its eventfd). The message must arrive or the call's slot is
+ * never freed, so a full inbox is retried for a bounded time. */
+static void call_gpu_done(void *arg, enum tw_err result)
+{
+	struct api_call *c = arg;
+	c->gpu_result = result;
+	for (uint32_t i = 0; i < TW_API_GPU_POST_TRIES; i++) {
+		enum tw_err e = tw_worker_post(c->aw->w, call_gpu_resume, c);
+		if (e == TW_ERR_OK)
+			return;
+		if (e == TW_ERR_SHUTDOWN)
+			break;
+		usleep(100);
+	}
+	TW_ERROR(API, "a GPU completion could not reach its worker; the call's slot is lost");
 }
 
 static void call_timer(struct tw_worker *w, struct tw_timer *t)
@@ -1189,6 +1251,11 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 			}
 			icfg.host = &c->gpu;
 			icfg.nhost = 1;
+			struct gpu_completion *gc = gpu_wasi_cuda_completion();
+			if (gc) {
+				struct gpu_route rt = {gc, call_gpu_done, c};
+				gpu_wasi_cuda_set_route(&c->gpu, &rt);
+			}
 		}
 		struct tw_span sp;
 		char id[24] = "unknown", ten[24];

@@ -291,6 +291,36 @@ enum tw_err twm_ctx_trap(struct twm_call_ctx *ctx, const char *fmt, ...)
  * TW_ERR_WASM_EXIT with err->exit_code = code. */
 enum tw_err twm_ctx_exit(struct twm_call_ctx *ctx, int32_t code);
 
+/*
+ * Suspend the call with this host function's result pending: for work that finishes elsewhere
+ * (a GPU, another thread) while the thread that runs the instance goes on with other work.
+ * Contract:
+ *   - Call it from the host function, then return TW_ERR_OK; what the function wrote to
+ *     `results` is ignored. Returns TW_ERR_OK when the suspension is accepted, and
+ *     TW_ERR_UNSUPPORTED when this call cannot be resumed (it runs under twm_invoke or as a
+ *     start function, or another result is already pending): the host function must then
+ *     finish synchronously, as if it had not asked.
+ *   - twm_call_run() returns TW_ERR_WASM_PENDING; the call stays suspended (twm_call_suspended
+ *     and twm_call_pending are true) and no guest code runs until the embedder supplies the
+ *     result with twm_call_complete_host() or a trap with twm_call_trap_host() and calls
+ *     twm_call_run() again, which continues right after the call instruction (or ends the call
+ *     with TW_ERR_WASM_TRAP). twm_call_run() before that returns TW_ERR_WASM_PENDING again.
+ *   - The host function keeps whatever it needs (the instance, memory offsets) itself; the
+ *     context is gone once it returns. Memory 0 does not change while the call is pending,
+ *     so offsets the guest passed stay valid, and the embedder may write results into memory
+ *     before twm_call_complete_host().
+ *   - twm_call_abort() drops a pending call like any other suspended call; the embedder must
+ *     then make sure that whatever completes the work later no longer touches the instance.
+ * Works from nested wasm calls (the call that suspends is the one twm_call_run is running, on
+ * whichever instance the host function was called from) and when the entry function itself is
+ * the host function.
+ */
+enum tw_err twm_ctx_suspend(struct twm_call_ctx *ctx);
+
+/* True when twm_ctx_suspend(ctx) would be accepted now: lets a host function check before it
+ * hands work to another thread whose completion will resume the call. */
+bool twm_ctx_can_suspend(const struct twm_call_ctx *ctx);
+
 /* ---- per-instance host state ---------------------------------------------------------------- */
 
 /*
@@ -422,7 +452,8 @@ struct twm_memory *twm_instance_memory(struct twm_instance *inst, uint32_t i);
  * host function). Arguments are checked against the function type (TW_ERR_INVALID_ARG). Results
  * are written to `results` (room for `cap`; TW_ERR_INVALID_ARG when too small). Returns TW_ERR_OK,
  * TW_ERR_WASM_TRAP, TW_ERR_WASM_EXHAUSTED (call stack exhausted), TW_ERR_WASM_EXIT. TW_ERR_AGAIN
- * when `inst` has a suspended call (finish or abort it first). */
+ * when `inst` has a suspended call (finish or abort it first). Host functions cannot suspend
+ * this call (twm_ctx_suspend refuses): it always runs to completion. */
 enum tw_err twm_invoke(struct twm_instance *inst, struct twm_func *f, const struct twm_value *args,
 		       uint32_t nargs, struct twm_value *results, uint32_t cap,
 		       struct twm_error *err);
@@ -432,9 +463,10 @@ enum tw_err twm_invoke(struct twm_instance *inst, struct twm_func *f, const stru
  * iteration and per call, so a slice may overrun by one basic block) and returns:
  *   TW_ERR_OK          the call finished; read results with twm_call_results()
  *   TW_ERR_WASM_FUEL   the slice is used up; state kept; call twm_call_run() again to resume
+ *   TW_ERR_WASM_PENDING  a host function suspended the call (twm_ctx_suspend); state kept
  *   TW_ERR_WASM_TRAP / _EXHAUSTED / _EXIT   the call ended that way (err says how)
- * fuel 0 means unlimited. After anything but TW_ERR_WASM_FUEL the call is over and the instance
- * is free for the next one. twm_call_abort() drops a suspended call. One call at a time per
+ * fuel 0 means unlimited. After anything but TW_ERR_WASM_FUEL / _PENDING the call is over and
+ * the instance is free for the next one. twm_call_abort() drops a suspended call. One call at a time per
  * instance; the instance's thread only. */
 enum tw_err twm_call_begin(struct twm_instance *inst, struct twm_func *f,
 			   const struct twm_value *args, uint32_t nargs, struct twm_error *err);
@@ -444,6 +476,19 @@ uint32_t twm_call_results(struct twm_instance *inst, struct twm_value *results, 
 void twm_call_abort(struct twm_instance *inst);
 /* True while a call begun on `inst` is suspended. */
 bool twm_call_suspended(const struct twm_instance *inst);
+
+/* Host suspension (see twm_ctx_suspend). twm_call_run() also returns
+ *   TW_ERR_WASM_PENDING   a host function suspended the call; supply its result, then run again
+ * twm_call_pending: true while a host function's result is awaited.
+ * twm_call_complete_host: supply the `n` results (raw words, as a host function writes them;
+ * n must equal the function's result count, else TW_ERR_INVALID_ARG, also when nothing is
+ * pending). twm_call_trap_host: end the call with a host trap instead (printf message); the
+ * next twm_call_run returns TW_ERR_WASM_TRAP. The instance's thread only. */
+bool twm_call_pending(const struct twm_instance *inst);
+enum tw_err twm_call_complete_host(struct twm_instance *inst, const uint64_t *results,
+				   uint32_t n);
+enum tw_err twm_call_trap_host(struct twm_instance *inst, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Fuel used by the instance's calls since it was created (for metrics). */
 uint64_t twm_instance_fuel_used(const struct twm_instance *inst);

@@ -285,11 +285,23 @@ enum tw_err twm_host_call(struct twm_instance *inst, struct twm_func *f, uint64_
 {
 	/* args and results share the slots; the host must see its args intact */
 	uint64_t args[TW_WASM_PARAMS_MAX + 1];
-	struct twm_call_ctx ctx = {.inst = inst, .err = err};
+	struct twm_call_ctx ctx = {.inst = inst, .err = err, .nresults = f->type->nresults};
+	struct twm_instance *run = twm_host_running();
+	enum tw_err rc;
+	if (run && run->pend_ready && twm_host_pend_take(run, f, slots, err, &rc))
+		return rc; /* a suspended call resumes: its result was supplied */
 	memcpy(args, slots, (size_t)f->type->nparams * 8);
-	enum tw_err rc = f->host.fn(&ctx, args, slots, f->host.env);
+	rc = f->host.fn(&ctx, args, slots, f->host.env);
 	switch (rc) {
 	case TW_ERR_OK:
+		if (ctx.suspend) {
+			/* twm_ctx_suspend accepts only with a running call (run != NULL) */
+			run->pend_waiting = true;
+			run->pend_func = f;
+			run->pend_slots = slots;
+			run->pend_depth = run->depth;
+			return TW_ERR_WASM_PENDING;
+		}
 		return TW_ERR_OK;
 	case TW_ERR_WASM_EXIT:
 		err->code = TW_ERR_WASM_EXIT;
@@ -911,6 +923,7 @@ enum tw_err twm_instantiate(struct twm_module *m, const struct twm_linker *l,
 		goto out_free;
 	if (m->has_start) {
 		e = twm_call_begin(inst, inst->funcs[m->start], NULL, 0, err);
+		inst->no_suspend = true; /* nobody could resume it */
 		if (e == TW_ERR_OK)
 			e = twm_call_run(inst, cfg ? cfg->start_fuel : 0, err);
 		if (e == TW_ERR_WASM_FUEL) {
@@ -1023,6 +1036,7 @@ enum tw_err twm_call_begin(struct twm_instance *inst, struct twm_func *f,
 	inst->entry = f;
 	inst->depth = 0;
 	inst->suspended = false;
+	twm_host_pend_clear(inst);
 	if (f->code) {
 		const struct twm_code *c = f->code;
 		if (c->frame_slots > inst->stack_slots) {
@@ -1050,15 +1064,28 @@ enum tw_err twm_call_run(struct twm_instance *inst, uint64_t fuel, struct twm_er
 		twm_err_set(err, TW_ERR_INVALID_ARG, "no call in progress");
 		return TW_ERR_INVALID_ARG;
 	}
+	if (inst->pend_waiting) {
+		twm_err_set(err, TW_ERR_WASM_PENDING, "host function result pending");
+		return TW_ERR_WASM_PENDING;
+	}
+	struct twm_instance *prev = twm_host_running();
+	twm_host_set_running(inst);
 	if (!inst->entry->code) {
 		rc = twm_host_call(inst, inst->entry, inst->stack, err);
 	} else {
 		int64_t f = (fuel == 0 || fuel > (uint64_t)INT64_MAX) ? INT64_MAX : (int64_t)fuel;
 		rc = twm_interp_run(inst, f, err);
 	}
-	if (rc != TW_ERR_WASM_FUEL) {
+	twm_host_set_running(prev);
+	if (rc == TW_ERR_WASM_PENDING) {
+		twm_host_pend_suspended(inst);
+		err->code = TW_ERR_OK;
+		twm_err_set(err, rc, "host function result pending");
+	}
+	if (rc != TW_ERR_WASM_FUEL && rc != TW_ERR_WASM_PENDING) {
 		inst->active = false;
 		inst->suspended = false;
+		twm_host_pend_clear(inst);
 	}
 	return rc;
 }
@@ -1083,6 +1110,7 @@ void twm_call_abort(struct twm_instance *inst)
 	inst->active = false;
 	inst->suspended = false;
 	inst->depth = 0;
+	twm_host_pend_clear(inst);
 }
 
 bool twm_call_suspended(const struct twm_instance *inst)
@@ -1106,6 +1134,7 @@ enum tw_err twm_invoke(struct twm_instance *inst, struct twm_func *f, const stru
 	enum tw_err rc = twm_call_begin(inst, f, args, nargs, err);
 	if (rc != TW_ERR_OK)
 		return rc;
+	inst->no_suspend = true; /* runs to completion: nobody could resume it */
 	rc = twm_call_run(inst, 0, err);
 	if (rc == TW_ERR_OK && results)
 		twm_call_results(inst, results, cap);

@@ -274,6 +274,8 @@ struct twm_call_ctx {
 	struct twm_instance *inst;
 	struct twm_error *err;
 	int32_t exit_code;
+	uint32_t nresults; /* of the host function called */
+	bool suspend;      /* twm_ctx_suspend() was accepted */
 };
 
 struct twm_instance {
@@ -313,15 +315,52 @@ struct twm_instance {
 	const uint32_t *ip;
 	uint64_t *fp;
 	struct twm_func *cur;
+
+	/* a host function's result pending (twm_ctx_suspend; twm_host_pend.c) */
+	bool no_suspend;            /* twm_invoke / start function: host calls cannot suspend */
+	bool pend_waiting;          /* the result is awaited */
+	bool pend_ready;            /* supplied: the re-run call instruction takes it */
+	bool pend_trap;             /* ... as a trap (pend_err) instead of results */
+	struct twm_func *pend_func; /* the host function */
+	uint64_t *pend_slots;       /* its frame slots (identify the call on re-run) */
+	uint32_t pend_depth;        /* frames in use when it suspended */
+	uint64_t pend_results[TW_WASM_HOST_PEND_RESULTS_MAX];
+	struct twm_error pend_err;
 };
 
 /* Run the instance's current call from its saved state until it returns, traps, exits or runs
  * out of `fuel` (INT64_MAX = unlimited). Returns TW_ERR_OK with the results in stack[0..]. */
 enum tw_err twm_interp_run(struct twm_instance *inst, int64_t fuel, struct twm_error *err);
 
-/* Call a host function with a context for `inst`. */
+/* Call a host function with a context for `inst`.
+ * Host suspension, the interpreter's side: when the host function suspends the call
+ * (twm_ctx_suspend) this returns TW_ERR_WASM_PENDING after recording `f`, `slots` and the
+ * frame depth on the running call's instance (twm_host_running). The interpreter leaves as for
+ * any error, but its exit stores ip (still at the call instruction), fp and the current
+ * function into the instance, so twm_call_run can restore the frame depth and resume there:
+ * the call instruction runs again, and this function then writes the supplied results into
+ * `slots` (or traps) without calling the host. Results are written only then, so operands the
+ * call instruction reads (call_indirect's index) are intact when it runs again. */
 enum tw_err twm_host_call(struct twm_instance *inst, struct twm_func *f, uint64_t *slots,
 			  struct twm_error *err);
+
+/* The instance whose call twm_call_run is running on this thread (the one whose stack the
+ * interpreter uses), NULL outside twm_call_run. Set and restored by twm_call_run, so nested
+ * runs (a host function running another instance) see their own. */
+struct twm_instance *twm_host_running(void);
+void twm_host_set_running(struct twm_instance *inst);
+
+/* Forget any pending host result (a call begins, ends or is aborted). */
+void twm_host_pend_clear(struct twm_instance *inst);
+
+/* After the interpreter (or an entry host function) returned TW_ERR_WASM_PENDING: make the
+ * call a suspended one again (frame depth, suspended flag). */
+void twm_host_pend_suspended(struct twm_instance *inst);
+
+/* In twm_host_call: when `f` at `slots` is the call whose result was supplied, deliver it
+ * (results into `slots`, or the trap into `err`), set *rc and return true. */
+bool twm_host_pend_take(struct twm_instance *run, struct twm_func *f, uint64_t *slots,
+			struct twm_error *err, enum tw_err *rc);
 
 /* Function types equal in shape. */
 bool twm_ftype_eq(const struct twm_ftype *a, const struct twm_ftype *b);

@@ -1009,6 +1009,10 @@ H_SLOW(h_call_slow)
 	if (!f->code) {
 		enum tw_err rc = twm_host_call(rt->inst, f, fp + rt->argbase, rt->err);
 		if (rc != TW_ERR_OK) {
+			/* Kept for TW_ERR_WASM_PENDING (the host suspended the call): resuming runs
+			 * this call instruction again, which then takes the supplied result. */
+			rt->ip = ip;
+			rt->fp = fp;
 			rt->rc = rc;
 			rt->fuel = fuel;
 			return X_ERROR;
@@ -1339,6 +1343,13 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 		break;
 	default:
 		rc = rt.rc;
+		if (rc == TW_ERR_WASM_PENDING) {
+			/* twm_call_run marks the call suspended at this depth (twm_host_pend.c) */
+			sinst->ip = rt.ip;
+			sinst->fp = rt.fp;
+			sinst->cur = rt.cur;
+			sinst->pend_depth = (uint32_t)(rt.fr - rt.fr_base);
+		}
 		break;
 	}
 	sinst->depth = 0;

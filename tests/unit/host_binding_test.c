@@ -13,6 +13,7 @@
 #include "core/limits.h"
 #include "gpu/gpu_admit.h"
 #include "gpu/gpu_bind.h"
+#include "gpu/gpu_completion.h"
 #include "gpu/gpu_driver.h"
 #include "metrics/met_tw.h"
 #include "wasm/twm.h"
@@ -156,6 +157,48 @@ Test(wasi_cuda_binding, links_and_answers_not_available)
 	cr_assert_eq(twm_instantiate(m, l, NULL, &inst, NULL), TW_ERR_OK);
 	cr_assert_eq(call_i32(inst, "check"), 0);
 	twm_instance_free(inst);
+	twm_linker_free(l);
+	twm_module_unref(m);
+}
+
+static void never_done(void *arg, enum tw_err result)
+{
+	(void)arg, (void)result;
+	cr_assert_fail("no GPU: sync must not have been submitted");
+}
+
+/* With a route (what the HTTP API sets) but no GPU, sync answers -1 at once and never
+ * suspends, even in a call that could suspend; with a GPU it suspends (docs/gpu.md). */
+Test(wasi_cuda_binding, sync_with_route_does_not_suspend_without_gpu)
+{
+	if (gpu_available())
+		cr_skip_test("a GPU is present: sync would suspend (covered by the HTTP tests)");
+	cr_assert_null(gpu_wasi_cuda_completion(), "no completion thread without a GPU");
+	struct twm_module *m = load_guest("wasi_cuda");
+	struct twm_linker *l = NULL;
+	cr_assert_eq(twm_linker_new(&l), TW_ERR_OK);
+	cr_assert_eq(gpu_wasi_cuda_binding.link(l), TW_ERR_OK);
+	struct twm_host_slot slot;
+	cr_assert_eq(gpu_wasi_cuda_binding.attach(7, &slot), TW_ERR_OK);
+	struct gpu_completion *gc;
+	cr_assert_eq(gpu_completion_start(&gc, 1), TW_ERR_OK);
+	struct gpu_route rt = {gc, never_done, NULL};
+	gpu_wasi_cuda_set_route(&slot, &rt);
+	struct twm_instance_config cfg = {.host = &slot, .nhost = 1};
+	struct twm_instance *inst;
+	cr_assert_eq(twm_instantiate(m, l, &cfg, &inst, NULL), TW_ERR_OK);
+	struct twm_extern ext;
+	cr_assert_eq(twm_instance_export(inst, "sync", &ext), TW_ERR_OK);
+	cr_assert_eq(twm_call_begin(inst, ext.u.func, NULL, 0, NULL), TW_ERR_OK);
+	cr_assert_eq(twm_call_run(inst, 1000, NULL), TW_ERR_OK);
+	struct twm_value r;
+	cr_assert_eq(twm_call_results(inst, &r, 1), 1);
+	cr_assert_eq((int32_t)r.bits, -1);
+	cr_assert_eq(gpu_wasi_cuda_resume(&slot, inst, TW_ERR_OK), TW_ERR_INVALID_ARG,
+		     "nothing pending");
+	twm_instance_free(inst);
+	gpu_wasi_cuda_binding.detach(&slot);
+	gpu_completion_stop(gc);
 	twm_linker_free(l);
 	twm_module_unref(m);
 }
