@@ -396,6 +396,17 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(0x3d, uint16_t)                                                                         \
 	X(0x3e, uint32_t)
 
+/* Float arithmetic with a TWM_OP_LL_BASE form (both operands loaded from memory). */
+#define FARITH(X)                                                                                 \
+	X(0x92, F32, a + b)                                                                       \
+	X(0x93, F32, a - b)                                                                       \
+	X(0x94, F32, a * b)                                                                       \
+	X(0x95, F32, a / b)                                                                       \
+	X(0xa0, F64, a + b)                                                                       \
+	X(0xa1, F64, a - b)                                                                       \
+	X(0xa2, F64, a * b)                                                                       \
+	X(0xa3, F64, a / b)
+
 /* Trapping arithmetic and truncations, with hand-written handlers below. */
 #define SPECIAL(X)                                                                                \
 	X(0x6d) X(0x6e) X(0x6f) X(0x70) X(0x7f) X(0x80) X(0x81) X(0x82) X(0xa8) X(0xa9) X(0xaa)   \
@@ -566,6 +577,27 @@ NUM2I(H2L)
 LOADS(HL)
 STORES(HS)
 STORES_IMM(HSI)
+
+/* Float arithmetic on two loaded operands (TWM_OP_LL_BASE): "a1 imm1 off1 a2 imm2 off2 dst".
+ * Both ends are checked before either load; when one is out of bounds the wasm code traps on
+ * it with the same trap and nothing written, so the order does not show. The operation is the
+ * one rounded IEEE operation of the plain handler. */
+#define HLL(op, t, expr)                                                                          \
+	H(hll_##op)                                                                               \
+	{                                                                                         \
+		uint64_t e1 = (uint64_t)(uint32_t)((uint32_t)SL(1) + ip[2]) + ip[3] + sizeof(T_##t); \
+		uint64_t e2 = (uint64_t)(uint32_t)((uint32_t)SL(4) + ip[5]) + ip[6] + sizeof(T_##t); \
+		__asm__("" : "+r"(e1), "+r"(e2));                                                 \
+		if (__builtin_expect((e1 > msize) | (e2 > msize), 0))                             \
+			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
+		T_##t a, b;                                                                       \
+		memcpy(&a, mem + e1 - sizeof(a), sizeof(a));                                      \
+		memcpy(&b, mem + e2 - sizeof(b), sizeof(b));                                      \
+		SL(7) = PUT_##t(expr);                                                            \
+		ip += 8;                                                                          \
+		NEXT();                                                                           \
+	}
+FARITH(HLL)
 
 /* integer division */
 H(h_0x6d)
@@ -1287,12 +1319,13 @@ H(h_bad)
 #define TBL_L(op, tin, ...) TBL_L_##tin(op)
 #define TBL_ACC(op, ...) [op] = h_##op, [TWM_OP_ARR_BASE + op] = hrr_##op,                      \
 			 [TWM_OP_ARI_BASE + op] = hri_##op,
+#define TBL_LL(op, ...) [TWM_OP_LL_BASE + op] = hll_##op,
 #define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = hsi_##op, [TWM_OP_SIRR_BASE + op] = hsirr_##op, \
 			  [TWM_OP_SIRI_BASE + op] = hsiri_##op,
 static const handler_fn table[TWM_OP_TABLE_SIZE_ALL] = {
 	[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = h_bad,
 	NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_ACC) STORES(TBL_ACC) SPECIAL(TBL_SP)
-		TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) NUM2I(TBL_L) STORES_IMM(TBL_SIMM)};
+		TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) NUM2I(TBL_L) STORES_IMM(TBL_SIMM) FARITH(TBL_LL)};
 #pragma clang diagnostic pop
 
 enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
