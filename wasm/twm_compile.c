@@ -1414,7 +1414,9 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			uint32_t base = slot(c, c->nvt);
 			if (!push_n(c, t->nresults, t->types + t->nparams))
 				return false;
-			if (live(c) && !emit3(c, TWM_OP_CALL, x, base))
+			/* a defined function has code and belongs to the caller's instance */
+			uint32_t cop = x >= m->nfunc_imports ? TWM_OP_CALL_LOCAL : TWM_OP_CALL;
+			if (live(c) && !emit3(c, cop, x, base))
 				return false;
 			break;
 		}

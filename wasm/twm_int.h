@@ -91,7 +91,8 @@
 	/* i32.and with an immediate fused with the branch: taken when (a & imm) != 0 (TEST) or  \
 	 * == 0 (TESTZ); operands a imm target, forward and backedge */                           \
 	X(BRI_TEST) X(BRI_TESTZ) X(BRBI_TEST) X(BRBI_TESTZ)                                       \
-	X(MOVE2)         /* src1 dst1 src2 dst2  -- two MOVEs in order */
+	X(MOVE2)         /* src1 dst1 src2 dst2  -- two MOVEs in order */                        \
+	X(CALL_LOCAL)    /* funcidx argbase  -- CALL of a function the module defines */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {
