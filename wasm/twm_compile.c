@@ -237,13 +237,19 @@ static bool needs_copy(struct twm_compiler *c, const struct ctl *f)
 	return f == &c->ctl[0] || (n && c->nvt - n != f->height);
 }
 
+/* A return of `n` values from slots src...: one value, the common case, has its own opcode. */
+static bool emit_return(struct twm_compiler *c, uint32_t src, uint32_t n)
+{
+	return emit3(c, n == 1 ? TWM_OP_RETURN1 : TWM_OP_RETURN, src, n);
+}
+
 /* Unconditional jump to `f` with its label values on top of the stack (height c->nvt). */
 static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 {
 	uint32_t n = label_arity(f);
 	uint32_t src = slot(c, c->nvt - n);
 	if (f == &c->ctl[0])
-		return emit3(c, TWM_OP_RETURN, src, c->ctl[0].nr);
+		return emit_return(c, src, c->ctl[0].nr);
 	uint32_t dst = slot(c, f->height);
 	if (src != dst) {
 		for (uint32_t k = 0; k < n; k++)
@@ -1302,7 +1308,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			}
 			if (f->kind == CTL_FUNC) {
 				uint32_t src = f->nr == 1 ? ret_src : slot(c, 0);
-				if (live(c) && !emit3(c, TWM_OP_RETURN, src, f->nr))
+				if (live(c) && !emit_return(c, src, f->nr))
 					return false;
 				patch_list(c, f->patch, here(c));
 				c->nctl--;
@@ -1393,7 +1399,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			if (!pop_n(c, L->nr, L->rt))
 				return false;
 			if (was_live && L->nr == 1) {
-				if (!emit3(c, TWM_OP_RETURN, ret_src, 1))
+				if (!emit_return(c, ret_src, 1))
 					return false;
 			} else if (was_live) {
 				c->nvt += L->nr;

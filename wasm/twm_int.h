@@ -92,7 +92,8 @@
 	 * == 0 (TESTZ); operands a imm target, forward and backedge */                           \
 	X(BRI_TEST) X(BRI_TESTZ) X(BRBI_TEST) X(BRBI_TESTZ)                                       \
 	X(MOVE2)         /* src1 dst1 src2 dst2  -- two MOVEs in order */                        \
-	X(CALL_LOCAL)    /* funcidx argbase  -- CALL of a function the module defines */
+	X(CALL_LOCAL)    /* funcidx argbase  -- CALL of a function the module defines */      \
+	X(RETURN1)       /* src 1  -- RETURN of exactly one value */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

@@ -994,6 +994,12 @@ H(h_RETURN)
 	RETURN_TO_CALLER();
 }
 
+H(h_RETURN1)
+{
+	fp[0] = fp[ip[1]];
+	RETURN_TO_CALLER();
+}
+
 /* A function's declared locals start at zero. Its code does that itself, as its first
  * instruction, so that calls need not look at the callee's local counts. */
 H_SLOW(h_zero_many)
