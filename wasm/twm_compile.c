@@ -62,6 +62,11 @@ struct twm_compiler {
 	/* The last two numeric instructions emitted back to back (start cells), so that
 	 * "i32.and imm; i32.eqz; br_if" can become one test-and-branch. */
 	uint32_t num_at, num_before, num_end;
+	/* The last f32/f64 load emitted (plain or address-immediate form) and the one emitted
+	 * right before it, if any: float arithmetic on both becomes one instruction
+	 * (TWM_OP_LL_BASE). Kept across local.get, constants and i32.add (an address add that
+	 * the next load may absorb); reset by every other instruction. */
+	uint32_t fload_at, fload_prev;
 	uint32_t label_at; /* the last cell index a branch target was bound to */
 	bool prologue;
 	uint32_t nparams;
@@ -232,13 +237,19 @@ static bool needs_copy(struct twm_compiler *c, const struct ctl *f)
 	return f == &c->ctl[0] || (n && c->nvt - n != f->height);
 }
 
+/* A return of `n` values from slots src...: one value, the common case, has its own opcode. */
+static bool emit_return(struct twm_compiler *c, uint32_t src, uint32_t n)
+{
+	return emit3(c, n == 1 ? TWM_OP_RETURN1 : TWM_OP_RETURN, src, n);
+}
+
 /* Unconditional jump to `f` with its label values on top of the stack (height c->nvt). */
 static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 {
 	uint32_t n = label_arity(f);
 	uint32_t src = slot(c, c->nvt - n);
 	if (f == &c->ctl[0])
-		return emit3(c, TWM_OP_RETURN, src, c->ctl[0].nr);
+		return emit_return(c, src, c->ctl[0].nr);
 	uint32_t dst = slot(c, f->height);
 	if (src != dst) {
 		for (uint32_t k = 0; k < n; k++)
@@ -639,7 +650,51 @@ static bool imm64_ok(uint8_t op)
 	       (op >= 0x83 && op <= 0x8a);
 }
 
-static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, uint8_t res)
+/* Cells of the load at `at` if it is a plain or address-immediate load of `lop`, else 0. */
+static uint32_t fload_len(const struct twm_compiler *c, uint32_t at, uint32_t lop)
+{
+	if (at == NO_PATCH)
+		return 0;
+	if (c->code[at] == lop)
+		return 4;
+	return c->code[at] == TWM_OP_ARI_BASE + lop ? 5 : 0;
+}
+
+/* Float add/sub/mul/div (opcode `op`) whose operands are stack slots `sa` and `sb`, both just
+ * written by the loads at `prev` and `at` emitted back to back with no label between: the three
+ * instructions become one that reads both memory operands (TWM_OP_LL_BASE). Neither load's
+ * slot has another reader (stack values are popped once) and the arithmetic is the same single
+ * rounded operation, so only the two slot writes disappear. */
+static bool fuse_loads(struct twm_compiler *c, uint8_t op, uint32_t sa, uint32_t sb, uint32_t prev,
+		       uint32_t at)
+{
+	bool f32 = op >= 0x92 && op <= 0x95, f64 = op >= 0xa0 && op <= 0xa3;
+	if (!(f32 || f64) || prev == NO_PATCH || c->label_at > prev)
+		return false;
+	uint32_t lop = f32 ? 0x2a : 0x2b;
+	uint32_t n1 = fload_len(c, prev, lop), n2 = fload_len(c, at, lop);
+	if (!n1 || !n2 || prev + n1 != at || at + n2 != c->ncode || sa < c->nl || sb != sa + 1 ||
+	    c->code[prev + n1 - 2] != sa || c->code[at + n2 - 2] != sb)
+		return false;
+	uint32_t x[6];
+	const uint32_t *l = c->code + prev;
+	for (int i = 0; i < 2; i++, l = c->code + at) {
+		bool ri = l[0] != lop;
+		x[3 * i] = l[1];
+		x[3 * i + 1] = ri ? l[2] : 0;
+		x[3 * i + 2] = ri ? l[4] : l[3];
+	}
+	/* the two loads took at least the 8 cells written here */
+	uint32_t *o = c->code + prev;
+	o[0] = TWM_OP_LL_BASE + op;
+	memcpy(o + 1, x, sizeof(x));
+	o[7] = sa;
+	c->ncode = prev + 8;
+	return true;
+}
+
+static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, uint8_t res,
+		    uint32_t fl_prev, uint32_t fl_at)
 {
 	uint32_t need = b ? 2 : 1;
 	if (!live(c) || c->nvt < top(c)->height + need) {
@@ -679,6 +734,11 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	}
 	if (!pop(c, a, NULL) || !push(c, res))
 		return false;
+	if (b && !imm && !imm64 && fuse_loads(c, op, sa, sb, fl_prev, fl_at)) {
+		c->num_at = c->num_before = c->num_end = NO_PATCH;
+		c->last_dst = c->ncode - 1;
+		return true;
+	}
 	uint32_t start = c->ncode;
 	c->num_before = c->num_at != NO_PATCH && c->num_end == start ? c->num_at : NO_PATCH;
 	c->num_at = start;
@@ -1143,9 +1203,12 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		if (c->prologue && !prologue_continues(c, op, r->p) && !end_prologue(c))
 			return false;
 		uint32_t prev_dst = c->last_dst, prev_op = c->last_op, add_at = c->add_at;
+		uint32_t fl_at = c->fload_at, fl_prev = c->fload_prev;
 		c->last_dst = c->last_op = NO_PATCH;
 		if (op != 0x20 && (op < 0x41 || op > 0x44))
 			c->add_at = NO_PATCH;
+		if (op != 0x20 && op != 0x6a && (op < 0x41 || op > 0x44))
+			c->fload_at = c->fload_prev = NO_PATCH;
 		/* instructions that read their operands where they are; every other one needs
 		 * the whole stack in its slots (calls, blocks, branches, merges) */
 		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x1a || op == 0x1b ||
@@ -1245,7 +1308,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			}
 			if (f->kind == CTL_FUNC) {
 				uint32_t src = f->nr == 1 ? ret_src : slot(c, 0);
-				if (live(c) && !emit3(c, TWM_OP_RETURN, src, f->nr))
+				if (live(c) && !emit_return(c, src, f->nr))
 					return false;
 				patch_list(c, f->patch, here(c));
 				c->nctl--;
@@ -1336,7 +1399,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			if (!pop_n(c, L->nr, L->rt))
 				return false;
 			if (was_live && L->nr == 1) {
-				if (!emit3(c, TWM_OP_RETURN, ret_src, 1))
+				if (!emit_return(c, ret_src, 1))
 					return false;
 			} else if (was_live) {
 				c->nvt += L->nr;
@@ -1357,7 +1420,9 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			uint32_t base = slot(c, c->nvt);
 			if (!push_n(c, t->nresults, t->types + t->nparams))
 				return false;
-			if (live(c) && !emit3(c, TWM_OP_CALL, x, base))
+			/* a defined function has code and belongs to the caller's instance */
+			uint32_t cop = x >= m->nfunc_imports ? TWM_OP_CALL_LOCAL : TWM_OP_CALL;
+			if (live(c) && !emit3(c, cop, x, base))
 				return false;
 			break;
 		}
@@ -1477,6 +1542,10 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				return false;
 			uint32_t s = slot(c, c->nvt - 1);
 			if (live(c)) {
+				uint32_t start = fuse_address(c, add_at, a) ? add_at : c->ncode;
+				uint32_t lop = op == 0x2a || op == 0x2b ? op : 0;
+				if (lop && fload_len(c, fl_at, lop) && fl_at + fload_len(c, fl_at, lop) == start)
+					c->fload_prev = fl_at;
 				if (fuse_address(c, add_at, a)) {
 					uint32_t ao = c->code[add_at], xa = c->code[add_at + 1],
 						 xb = c->code[add_at + 2];
@@ -1489,6 +1558,10 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 						return false;
 					c->last_dst = c->ncode - 2;
 				}
+				if (lop && fload_len(c, start, lop))
+					c->fload_at = start;
+				else
+					c->fload_prev = NO_PATCH;
 			}
 			break;
 		}
@@ -1576,7 +1649,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		case 0x45 ... 0xc4: {
 			uint8_t a, b, res;
 			num_sig(op, &a, &b, &res);
-			if (!numeric(c, op, a, b, res))
+			if (!numeric(c, op, a, b, res, fl_prev, fl_at))
 				return false;
 			break;
 		}
@@ -1644,6 +1717,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->npending = 0;
 	c->last_dst = c->last_op = c->add_at = c->move_at = NO_PATCH;
 	c->num_at = c->num_before = c->num_end = NO_PATCH;
+	c->fload_at = c->fload_prev = NO_PATCH;
 	c->label_at = 0;
 	c->max_height = 0;
 	c->ninstr = 0;

@@ -91,7 +91,9 @@
 	/* i32.and with an immediate fused with the branch: taken when (a & imm) != 0 (TEST) or  \
 	 * == 0 (TESTZ); operands a imm target, forward and backedge */                           \
 	X(BRI_TEST) X(BRI_TESTZ) X(BRBI_TEST) X(BRBI_TESTZ)                                       \
-	X(MOVE2)         /* src1 dst1 src2 dst2  -- two MOVEs in order */
+	X(MOVE2)         /* src1 dst1 src2 dst2  -- two MOVEs in order */                        \
+	X(CALL_LOCAL)    /* funcidx argbase  -- CALL of a function the module defines */      \
+	X(RETURN1)       /* src 1  -- RETURN of exactly one value */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {
@@ -117,7 +119,11 @@ enum twm_op {
 /* i64 binary operations whose second operand is a constant that needs all 64 bits:
  * TWM_OP_IMM64_BASE + binary opcode, operands "a lo hi dst". */
 #define TWM_OP_IMM64_BASE 0x700
-#define TWM_OP_TABLE_SIZE_ALL 0x800
+/* f32/f64 add, sub, mul and div whose two operands are the loads emitted just before it (plain
+ * or with an immediate address add), each address (u32)(a + imm) + offset as in the ARI forms:
+ *   TWM_OP_LL_BASE + arithmetic opcode    a1 imm1 off1 a2 imm2 off2 dst */
+#define TWM_OP_LL_BASE 0x800
+#define TWM_OP_TABLE_SIZE_ALL 0x900
 _Static_assert(TWM_OP__END <= TWM_OP_IMM_BASE, "engine opcodes overlap the immediate forms");
 
 /* A function type; `types` holds params then results. `hash` speeds up call_indirect checks

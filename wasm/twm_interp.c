@@ -396,6 +396,17 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(0x3d, uint16_t)                                                                         \
 	X(0x3e, uint32_t)
 
+/* Float arithmetic with a TWM_OP_LL_BASE form (both operands loaded from memory). */
+#define FARITH(X)                                                                                 \
+	X(0x92, F32, a + b)                                                                       \
+	X(0x93, F32, a - b)                                                                       \
+	X(0x94, F32, a * b)                                                                       \
+	X(0x95, F32, a / b)                                                                       \
+	X(0xa0, F64, a + b)                                                                       \
+	X(0xa1, F64, a - b)                                                                       \
+	X(0xa2, F64, a * b)                                                                       \
+	X(0xa3, F64, a / b)
+
 /* Trapping arithmetic and truncations, with hand-written handlers below. */
 #define SPECIAL(X)                                                                                \
 	X(0x6d) X(0x6e) X(0x6f) X(0x70) X(0x7f) X(0x80) X(0x81) X(0x82) X(0xa8) X(0xa9) X(0xaa)   \
@@ -566,6 +577,27 @@ NUM2I(H2L)
 LOADS(HL)
 STORES(HS)
 STORES_IMM(HSI)
+
+/* Float arithmetic on two loaded operands (TWM_OP_LL_BASE): "a1 imm1 off1 a2 imm2 off2 dst".
+ * Both ends are checked before either load; when one is out of bounds the wasm code traps on
+ * it with the same trap and nothing written, so the order does not show. The operation is the
+ * one rounded IEEE operation of the plain handler. */
+#define HLL(op, t, expr)                                                                          \
+	H(hll_##op)                                                                               \
+	{                                                                                         \
+		uint64_t e1 = (uint64_t)(uint32_t)((uint32_t)SL(1) + ip[2]) + ip[3] + sizeof(T_##t); \
+		uint64_t e2 = (uint64_t)(uint32_t)((uint32_t)SL(4) + ip[5]) + ip[6] + sizeof(T_##t); \
+		__asm__("" : "+r"(e1), "+r"(e2));                                                 \
+		if (__builtin_expect((e1 > msize) | (e2 > msize), 0))                             \
+			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
+		T_##t a, b;                                                                       \
+		memcpy(&a, mem + e1 - sizeof(a), sizeof(a));                                      \
+		memcpy(&b, mem + e2 - sizeof(b), sizeof(b));                                      \
+		SL(7) = PUT_##t(expr);                                                            \
+		ip += 8;                                                                          \
+		NEXT();                                                                           \
+	}
+FARITH(HLL)
 
 /* integer division */
 H(h_0x6d)
@@ -962,6 +994,12 @@ H(h_RETURN)
 	RETURN_TO_CALLER();
 }
 
+H(h_RETURN1)
+{
+	fp[0] = fp[ip[1]];
+	RETURN_TO_CALLER();
+}
+
 /* A function's declared locals start at zero. Its code does that itself, as its first
  * instruction, so that calls need not look at the callee's local counts. */
 H_SLOW(h_zero_many)
@@ -970,14 +1008,22 @@ H_SLOW(h_zero_many)
 	ip += 3;
 	NEXT();
 }
+/* Up to 8 locals: one case per count, each a few fixed-size stores (a loop cost ~4
+ * instructions per local on top of the dispatch). */
 H(h_ZERO)
 {
-	uint32_t first = ip[1], n = ip[2];
-	if (__builtin_expect(n > 8, 0))
+	uint64_t *z = fp + ip[1];
+	switch (ip[2]) {
+#define ZERO_CASE(k)                                                                              \
+	case k:                                                                                   \
+		memset(z, 0, (k) * sizeof(*z));                                                   \
+		break;
+		ZERO_CASE(1) ZERO_CASE(2) ZERO_CASE(3) ZERO_CASE(4)
+		ZERO_CASE(5) ZERO_CASE(6) ZERO_CASE(7) ZERO_CASE(8)
+#undef ZERO_CASE
+	default:
 		__attribute__((musttail)) return h_zero_many(PASS);
-	_Pragma("clang loop vectorize(disable) unroll(disable)")
-	for (uint32_t k = 0; k < n; k++)
-		fp[first + k] = 0;
+	}
 	ip += 3;
 	NEXT();
 }
@@ -1048,6 +1094,36 @@ H_SLOW(h_call_slow)
 H(h_CALL)
 {
 	DO_CALL(rt->inst->funcs[ip[1]], ip[2], ip + 3);
+}
+
+/* A call the compiler knows stays in the instance: the callee is one of the module's own
+ * functions, so it has code and shares the caller's instance and memory. */
+/* It is ENTER written so that the caller's ip and fp are saved first and their registers
+ * reused: with fewer values live at once, the handler needs no callee-saved registers. */
+H(h_CALL_LOCAL)
+{
+	if (__builtin_expect(fuel <= 0, 0))
+		SUSPEND();
+	fuel--;
+	struct twm_frame *fr = rt->fr;
+	if (__builtin_expect(fr == rt->fr_end, 0))
+		TRAP(TWM_TRAP_STACK_EXHAUSTED);
+	fr->ip = ip + 3;
+	fr->fp = fp;
+	fr->func = rt->cur;
+	fr->code = rt->code;
+	struct twm_func *f = rt->inst->funcs[ip[1]];
+	const struct twm_code *cc = f->code;
+	fp += ip[2];
+	/* a trap here leaves the written entry unused: rt->fr has not moved. Byte distances
+	 * (no shift); a frame is far smaller than the address of the stack's end. */
+	if (__builtin_expect((uintptr_t)fp + (uintptr_t)cc->frame_slots * sizeof(*fp) >
+				     (uintptr_t)rt->stack_end, 0))
+		TRAP(TWM_TRAP_STACK_EXHAUSTED);
+	rt->fr = fr + 1;
+	rt->cur = f;
+	ip = rt->code = cc->icode;
+	NEXT();
 }
 
 /* The callee's type differs from the expected one as a pointer: compare in full. */
@@ -1291,12 +1367,13 @@ H(h_bad)
 #define TBL_L(op, tin, ...) TBL_L_##tin(op)
 #define TBL_ACC(op, ...) [op] = h_##op, [TWM_OP_ARR_BASE + op] = hrr_##op,                      \
 			 [TWM_OP_ARI_BASE + op] = hri_##op,
+#define TBL_LL(op, ...) [TWM_OP_LL_BASE + op] = hll_##op,
 #define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = hsi_##op, [TWM_OP_SIRR_BASE + op] = hsirr_##op, \
 			  [TWM_OP_SIRI_BASE + op] = hsiri_##op,
 static const handler_fn table[TWM_OP_TABLE_SIZE_ALL] = {
 	[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = h_bad,
 	NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_ACC) STORES(TBL_ACC) SPECIAL(TBL_SP)
-		TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) NUM2I(TBL_L) STORES_IMM(TBL_SIMM)};
+		TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) NUM2I(TBL_L) STORES_IMM(TBL_SIMM) FARITH(TBL_LL)};
 #pragma clang diagnostic pop
 
 enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)

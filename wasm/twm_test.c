@@ -552,6 +552,36 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	a1 = I32(0x80000000u);
 	cr_assert_eq(call_u64(inst, "ctz_loop", &a1, 1, TW_ERR_OK), 31);
 
+	/* float arithmetic on two loaded operands: both addresses wrap and trap like loads */
+	double d3 = 3.0, d01 = 0.1;
+	float f15 = 1.5f, f025 = 0.25f;
+	memcpy(mem + 1024, &d3, 8);
+	memcpy(mem + 1032, &d01, 8);
+	memcpy(mem + 2048, &f15, 4);
+	memcpy(mem + 2052, &f025, 4);
+	volatile double vd3 = d3, vd01 = d01;
+	double want = vd3 * vd01, got;
+	a2[0] = I32(1008), a2[1] = I32(1016);
+	uint64_t bits = call_u64(inst, "mul_ll", a2, 2, TW_ERR_OK);
+	memcpy(&got, &bits, 8);
+	cr_assert(got == want, "mul_ll %.17g", got);
+	a2[0] = I32(65536 - 24), a2[1] = I32(0);
+	call_u64(inst, "mul_ll", a2, 2, TW_ERR_OK);
+	a2[0] = I32(65536 - 23);
+	call_u64(inst, "mul_ll", a2, 2, TW_ERR_WASM_TRAP);
+	a2[0] = I32(0), a2[1] = I32(65536 - 16);
+	call_u64(inst, "mul_ll", a2, 2, TW_ERR_WASM_TRAP);
+	a2[0] = I32(2048), a2[1] = I32(2052);
+	bits = call_u64(inst, "sub_ll_f32", a2, 2, TW_ERR_OK);
+	cr_assert_eq((uint32_t)bits, 0x3fa00000u); /* 1.25f */
+	a2[1] = I32(0); /* 0 - 4 wraps to 2^32 - 4; + 4 is past 4 GiB */
+	call_u64(inst, "sub_ll_f32", a2, 2, TW_ERR_WASM_TRAP);
+	want = vd3 / vd01;
+	a2[0] = I32(1024), a2[1] = I32(1032);
+	bits = call_u64(inst, "div_ll_set", a2, 2, TW_ERR_OK);
+	memcpy(&got, &bits, 8);
+	cr_assert(got == want, "div_ll_set %.17g", got);
+
 	/* count64 leaves large values in the slots that locals_zero's locals reuse */
 	l1 = I64(1000);
 	call_u64(inst, "count64", &l1, 1, TW_ERR_OK);

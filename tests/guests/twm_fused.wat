@@ -1,5 +1,6 @@
 ;; twm_fused.wat — fixture for the engine's fused instructions (wasm/twm_test.c): loads and
-;; stores that absorb the i32.add of their address, i64 compare-and-branch, 64-bit immediates.
+;; stores that absorb the i32.add of their address, i64 compare-and-branch, 64-bit immediates,
+;; float arithmetic on two loaded operands.
 (module
   (memory 1)
   ;; (a + b) wraps at 32 bits before the offset is added
@@ -66,4 +67,17 @@
         local.get 0 i32.const 1 i32.and i32.eqz br_if 1
       end
     end
-    local.get 1))
+    local.get 1)
+  ;; float arithmetic whose operands are both loads (address-immediate and plain forms)
+  (func (export "mul_ll") (param i32 i32) (result f64)
+    local.get 0 i32.const 8 i32.add f64.load offset=8
+    local.get 1 f64.load offset=16
+    f64.mul)
+  (func (export "sub_ll_f32") (param i32 i32) (result f32)
+    local.get 0 f32.load
+    local.get 1 i32.const -4 i32.add f32.load offset=4
+    f32.sub)
+  (func (export "div_ll_set") (param i32 i32) (result f64)
+    (local f64)
+    local.get 0 f64.load local.get 1 f64.load f64.div local.set 2
+    local.get 2))
