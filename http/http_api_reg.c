@@ -254,8 +254,8 @@ enum tw_err api_fn_offload(struct http_api *api, struct api_fn *f, const char *m
 		return TW_ERR_INVALID_ARG;
 	jit_offload_free(f->offload);
 	f->offload = NULL;
-	if (m == JIT_OFFLOAD_OFF)
-		return TW_ERR_OK;
+	if (jit_offload_mode_resolve(m, false) == JIT_OFFLOAD_OFF)
+		return TW_ERR_OK; /* off, or auto without a GPU: no analysis, no hook */
 	if (!f->plan && jit_analyze_module(f->module, &f->plan) != TW_ERR_OK)
 		return TW_ERR_NOMEM;
 	struct jit_offload_config oc = {.mode = m,

@@ -1223,6 +1223,16 @@ size_t jit_analyze_function(uint32_t func_index, const uint8_t *code, size_t len
 			    const uint8_t *local_types, uint32_t nlocals, struct jit_loop *out,
 			    size_t cap)
 {
+	/* Most functions have no loop: find that out before allocating the (large) state. */
+	struct rd scan = {code, len, 0, false};
+	size_t nloops = 0;
+	while (scan.pos < len && !scan.bad) {
+		uint8_t op = rd_u8(&scan);
+		nloops += op == 0x03;
+		skip_imm(&scan, op);
+	}
+	if (nloops == 0 || cap == 0)
+		return nloops; /* counting only */
 	struct sx *s = calloc(1, sizeof(*s));
 	size_t per = nlocals ? nlocals : 1;
 	uint32_t *words = calloc(per * 6, sizeof(uint32_t));
@@ -1291,6 +1301,9 @@ struct jit_plan {
 	size_t n, matched;
 	struct jit_loop *loops;  /* by (function, offset) */
 	size_t *match_idx;       /* indices of matched loops, same order */
+	uint8_t *func_matched;   /* per function index: 1 when one of its loops matched; the
+				  * hook rejects every loop of the other functions at once */
+	uint32_t nfuncs;
 };
 
 enum tw_err jit_analyze_module(const struct twm_module *m, struct jit_plan **out)
@@ -1324,11 +1337,16 @@ enum tw_err jit_analyze_module(const struct twm_module *m, struct jit_plan **out
 		p->n += jit_analyze_function(f, code, len, types, nl, p->loops + p->n, need);
 	}
 	p->match_idx = calloc(p->n ? p->n : 1, sizeof(size_t));
-	if (!p->match_idx)
+	p->func_matched = calloc(nf ? nf : 1, 1);
+	if (!p->match_idx || !p->func_matched)
 		goto out_nomem;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->loops[i].match)
+	p->nfuncs = nf;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->loops[i].match) {
 			p->match_idx[p->matched++] = i;
+			p->func_matched[p->loops[i].func_index] = 1;
+		}
+	}
 	*out = p;
 	return TW_ERR_OK;
 out_nomem:
@@ -1343,6 +1361,7 @@ void jit_plan_free(struct jit_plan *p)
 	jit_loops_release(p->loops, p->n);
 	free(p->loops);
 	free(p->match_idx);
+	free(p->func_matched);
 	free(p);
 }
 
@@ -1369,6 +1388,8 @@ const struct jit_loop *jit_plan_loop(const struct jit_plan *p, size_t i)
 const struct jit_loop_match *jit_plan_find(const struct jit_plan *p, uint32_t func_index,
 					   uint32_t loop_offset)
 {
+	if (func_index >= p->nfuncs || !p->func_matched[func_index])
+		return NULL;
 	size_t lo = 0, hi = p->matched;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;

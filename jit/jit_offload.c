@@ -76,6 +76,25 @@ struct jit_offload {
 	_Atomic uint64_t entries, success, elements, fallback[JIT_FB__COUNT];
 };
 
+/* Probe the GPU (once per process inside gpu_init); quiet keeps its INFO line off stderr. */
+static bool probe_gpu(bool quiet)
+{
+	uint8_t level = atomic_load(&tw_log_levels[TW_LOG_GPU]);
+	if (quiet && level == TW_LOG_INFO)
+		atomic_store(&tw_log_levels[TW_LOG_GPU], (uint8_t)TW_LOG_WARN);
+	bool ok = gpu_init() == TW_ERR_OK && gpu_available();
+	if (quiet && level == TW_LOG_INFO)
+		atomic_store(&tw_log_levels[TW_LOG_GPU], level);
+	return ok;
+}
+
+enum jit_offload_mode jit_offload_mode_resolve(enum jit_offload_mode mode, bool quiet)
+{
+	if (mode == JIT_OFFLOAD_AUTO && !probe_gpu(quiet))
+		return JIT_OFFLOAD_OFF;
+	return mode;
+}
+
 enum tw_err jit_offload_new(const struct jit_plan *plan, const struct jit_offload_config *cfg,
 			    struct jit_offload **out)
 {
@@ -87,12 +106,7 @@ enum tw_err jit_offload_new(const struct jit_plan *plan, const struct jit_offloa
 	o->min_elements = cfg->min_elements;
 	o->tenant = cfg->tenant;
 	if (o->mode == JIT_OFFLOAD_AUTO || o->mode == JIT_OFFLOAD_GPU) {
-		uint8_t level = atomic_load(&tw_log_levels[TW_LOG_GPU]);
-		if (cfg->quiet_probe && level == TW_LOG_INFO)
-			atomic_store(&tw_log_levels[TW_LOG_GPU], (uint8_t)TW_LOG_WARN);
-		o->gpu = gpu_init() == TW_ERR_OK && gpu_available();
-		if (cfg->quiet_probe && level == TW_LOG_INFO)
-			atomic_store(&tw_log_levels[TW_LOG_GPU], level);
+		o->gpu = probe_gpu(cfg->quiet_probe);
 		if (o->gpu && jit_cache_create(&o->cache, 0) != TW_ERR_OK)
 			o->gpu = false;
 		if (!o->gpu && o->mode == JIT_OFFLOAD_AUTO)
@@ -503,7 +517,8 @@ static enum tw_err cli_loaded(const struct twm_module *m, const struct tw_config
 		fprintf(stderr, "tensor-wasm run: --offload must be off, auto, gpu or host\n");
 		return TW_ERR_USAGE;
 	}
-	if (mode == JIT_OFFLOAD_OFF && !cfg->offload_report)
+	/* auto without a GPU is off: no analysis unless a report was asked for */
+	if (jit_offload_mode_resolve(mode, true) == JIT_OFFLOAD_OFF && !cfg->offload_report)
 		return TW_ERR_OK;
 	struct cli_state *cs = calloc(1, sizeof(*cs));
 	if (!cs)

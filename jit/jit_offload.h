@@ -89,6 +89,10 @@ enum tw_err jit_offload_new(const struct jit_plan *plan, const struct jit_offloa
 			    struct jit_offload **out);
 void jit_offload_free(struct jit_offload *o);
 
+/* The mode `mode` comes to on this machine: auto without a GPU is off (probes the driver once;
+ * quiet: without its INFO log line). Lets callers skip the analysis when nothing would use it. */
+enum jit_offload_mode jit_offload_mode_resolve(enum jit_offload_mode mode, bool quiet);
+
 /* The mode in effect (auto without a GPU is off). */
 enum jit_offload_mode jit_offload_effective_mode(const struct jit_offload *o);
 
