@@ -679,7 +679,10 @@ enum tw_err jit_offload_resume(struct jit_offload_inst *pi, struct twm_instance 
 	async_release(pi, waited != TW_ERR_OK);
 	pi->waited = waited;
 	pi->state = ASYNC_READY;
-	return twm_call_wake(inst);
+	enum tw_err e = twm_call_wake(inst);
+	if (e != TW_ERR_OK)
+		async_clear(pi); /* the call that waited was aborted: never apply it to another */
+	return e;
 }
 
 void jit_offload_inst_free(struct jit_offload_inst *pi)

@@ -122,7 +122,8 @@ enum tw_err jit_offload_attach_routed(struct jit_offload *o, struct twm_instance
 /* True while a run launched for the instance awaits its `done` (NULL: false). */
 bool jit_offload_waiting(const struct jit_offload_inst *pi);
 /* On the instance's thread, with the result `done` was given: finish the wait and wake the
- * call (twm_call_wake). TW_ERR_INVALID_ARG when nothing was waiting. */
+ * call (twm_call_wake). TW_ERR_INVALID_ARG when nothing was waiting, or when the call that
+ * waited is no longer pending (aborted): the run is then dropped, never applied elsewhere. */
 enum tw_err jit_offload_resume(struct jit_offload_inst *pi, struct twm_instance *inst,
 			       enum tw_err waited);
 /* Free (NULL is fine). Only when no `done` is in flight for it. */
