@@ -56,6 +56,8 @@ struct cu_api {
 				 unsigned, unsigned, CUstream, void **, void **);
 	CUresult (*MemAlloc)(CUdeviceptr *, size_t);
 	CUresult (*MemFree)(CUdeviceptr);
+	CUresult (*MemAllocHost)(void **, size_t);
+	CUresult (*MemFreeHost)(void *);
 	CUresult (*MemcpyHtoD)(CUdeviceptr, const void *, size_t);
 	CUresult (*MemcpyDtoH)(void *, CUdeviceptr, size_t);
 	CUresult (*MemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
@@ -102,6 +104,8 @@ static const struct {
 	S(LaunchKernel, "cuLaunchKernel", NULL),
 	S(MemAlloc, "cuMemAlloc_v2", NULL),
 	S(MemFree, "cuMemFree_v2", NULL),
+	S(MemAllocHost, "cuMemAllocHost_v2", "cuMemAllocHost"),
+	S(MemFreeHost, "cuMemFreeHost", NULL),
 	S(MemcpyHtoD, "cuMemcpyHtoD_v2", NULL),
 	S(MemcpyDtoH, "cuMemcpyDtoH_v2", NULL),
 	S(MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", NULL),
@@ -359,6 +363,22 @@ enum tw_err gpu_mem_free(uint64_t dptr)
 	return CU_CALL(MemFree, ((CUdeviceptr)dptr));
 }
 
+enum tw_err gpu_host_alloc(size_t bytes, void **out)
+{
+	*out = NULL;
+	enum tw_err err = gpu_ctx_bind();
+	if (err != TW_ERR_OK)
+		return err;
+	CUresult r;
+	return CU_CALL(MemAllocHost, (out, bytes ? bytes : 1));
+}
+
+void gpu_host_free(void *p)
+{
+	if (p && gpu_ctx_bind() == TW_ERR_OK)
+		cu.MemFreeHost(p);
+}
+
 enum tw_err gpu_memcpy_htod(uint64_t dst, const void *src, size_t n, struct gpu_stream *stream)
 {
 	enum tw_err err = gpu_ctx_bind();
@@ -544,6 +564,18 @@ enum tw_err gpu_mem_alloc(uint64_t bytes, uint64_t *dptr)
 enum tw_err gpu_mem_free(uint64_t dptr)
 {
 	return TW_ERR_GPU_UNAVAILABLE;
+}
+
+enum tw_err gpu_host_alloc(size_t bytes, void **out)
+{
+	(void)bytes;
+	*out = NULL;
+	return TW_ERR_GPU_UNAVAILABLE;
+}
+
+void gpu_host_free(void *p)
+{
+	(void)p;
 }
 
 enum tw_err gpu_memcpy_htod(uint64_t dst, const void *src, size_t n, struct gpu_stream *stream)

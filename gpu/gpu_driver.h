@@ -86,6 +86,10 @@ enum tw_err gpu_launch(struct gpu_function *f, struct gpu_dim grid, struct gpu_d
 /* Device memory. Quotas are the caller's business (gpu_admit.h), checked before this. */
 enum tw_err gpu_mem_alloc(uint64_t bytes, uint64_t *dptr);
 enum tw_err gpu_mem_free(uint64_t dptr);
+/* Page-locked host memory (at least 1 byte): an asynchronous copy from the device into
+ * ordinary memory returns only once it is done, into this one it is queued. */
+enum tw_err gpu_host_alloc(size_t bytes, void **out);
+void gpu_host_free(void *p);
 /* Copies; stream NULL means synchronous. */
 enum tw_err gpu_memcpy_htod(uint64_t dst, const void *src, size_t n, struct gpu_stream *stream);
 enum tw_err gpu_memcpy_dtoh(void *dst, uint64_t src, size_t n, struct gpu_stream *stream);

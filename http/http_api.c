@@ -58,6 +58,9 @@ struct api_call {
 	bool gpu_waiting;
 	bool gpu_orphan; /* answered (deadline, abort) while waiting: release on resume */
 	enum tw_err gpu_result;
+	/* Offloaded loops' asynchronous GPU runs (NULL unless gpu/auto with a GPU): a loop on
+	 * the GPU suspends the call like a wasi_cuda sync, through the same route and resume. */
+	struct jit_offload_inst *off;
 };
 
 /* Executor span names (a public contract, docs/OBSERVABILITY.md). Instances are pooled per
@@ -871,6 +874,8 @@ static void call_release(struct api_call *c)
 	if (c->inst) {
 		if (twm_call_suspended(c->inst))
 			twm_call_abort(c->inst);
+		if (c->off) /* the hook's state goes with this call; a pooled instance keeps none */
+			jit_offload_attach(c->fn->offload, c->inst);
 		atomic_fetch_sub(&api->instances_active, 1);
 		atomic_fetch_sub(&c->ten->instances_active, 1);
 		met_instances_active_add(tenant_slot(c->ten), -1);
@@ -889,6 +894,8 @@ static void call_release(struct api_call *c)
 	}
 	if (c->gpu.value) /* after the instance: the host-slot contract (twm.h) */
 		gpu_wasi_cuda_binding.detach(&c->gpu);
+	jit_offload_inst_free(c->off);
+	c->off = NULL;
 	tw_span_end(&c->sp_run);
 	tw_span_end(&c->sp_call);
 	twm_wasi_free(c->wasi);
@@ -1075,8 +1082,9 @@ static bool call_step(struct api_call *c)
 	enum tw_err e = twm_call_run(c->inst, api->cfg->fuel_per_slice, &err);
 	tw_span_set_current(prev);
 	if (e == TW_ERR_WASM_PENDING) {
-		/* A wasi_cuda sync suspended the call: the worker serves others until the GPU
-		 * completes (call_gpu_resume); the timer only enforces the deadline meanwhile. */
+		/* A wasi_cuda sync or an offloaded loop suspended the call: the worker serves
+		 * others until the GPU completes (call_gpu_resume); the timer only enforces the
+		 * deadline meanwhile. */
 		c->gpu_waiting = true;
 		if (tw_timer_arm(c->aw->w, &c->timer, c->deadline_ns) != TW_ERR_OK) {
 			call_fail(c, 503, TW_ERR_CAPACITY_EXHAUSTED, "no timer for the call");
@@ -1117,7 +1125,9 @@ static void call_gpu_resume(struct tw_worker *w, void *arg)
 	}
 	tw_timer_cancel(w, &c->timer);
 	const struct tw_span *prev = tw_span_set_current(&c->sp_exec);
-	enum tw_err e = gpu_wasi_cuda_resume(&c->gpu, c->inst, c->gpu_result);
+	enum tw_err e = jit_offload_waiting(c->off)
+				? jit_offload_resume(c->off, c->inst, c->gpu_result)
+				: gpu_wasi_cuda_resume(&c->gpu, c->inst, c->gpu_result);
 	tw_span_set_current(prev);
 	if (e != TW_ERR_OK) {
 		call_fail(c, 500, TW_ERR_INTERNAL, "the GPU result could not be delivered");
@@ -1278,8 +1288,16 @@ static enum http_handler_ret call_start(struct api_worker *aw, struct http_reque
 	}
 	if (e == TW_ERR_OK) {
 		met_instances_active_add(tenant_slot(c->ten), 1);
-		if (f->offload)
-			jit_offload_attach(f->offload, c->inst);
+		if (f->offload) {
+			/* Loops on the GPU suspend the call when a completion thread exists. */
+			enum jit_offload_mode om = jit_offload_effective_mode(f->offload);
+			struct gpu_route rt = {NULL, call_gpu_done, c};
+			if (om == JIT_OFFLOAD_GPU || om == JIT_OFFLOAD_AUTO)
+				rt.completion = gpu_wasi_cuda_completion();
+			if (jit_offload_attach_routed(f->offload, c->inst, &rt, &c->off) !=
+			    TW_ERR_OK)
+				jit_offload_attach(f->offload, c->inst); /* synchronous runs */
+		}
 	}
 	if (e == TW_ERR_WASM_FUEL)
 		met_guest_trap(MET_TRAP_FUEL_EXHAUSTED);

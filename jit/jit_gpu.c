@@ -119,3 +119,61 @@ out_free:
 		gpu_mem_free(in_d[i]);
 	return err;
 }
+
+void jit_gpu_async_free(struct jit_gpu_async *mem)
+{
+	if (mem->out_d)
+		gpu_mem_free(mem->out_d);
+	for (unsigned i = 0; i < mem->n_in; i++)
+		gpu_mem_free(mem->in_d[i]);
+	memset(mem, 0, sizeof(*mem));
+}
+
+enum tw_err jit_gpu_run_async(struct jit_cache *c, const struct jit_blueprint *bp,
+			      const struct jit_args *args, struct gpu_stream *stream,
+			      struct gpu_event *ev, struct jit_gpu_async *mem)
+{
+	memset(mem, 0, sizeof(*mem));
+	enum tw_err err = jit_blueprint_check_launch(bp, args->inputs, args->params, args->n, NULL,
+						     0);
+	if (err != TW_ERR_OK)
+		return err;
+	struct gpu_function *fn;
+	err = jit_gpu_kernel(c, bp, &fn);
+	if (err != TW_ERR_OK)
+		return err;
+	size_t osz = jit_type_size((enum jit_type)bp->out_type);
+	size_t out_bytes = bp->kind == JIT_REDUCE ? osz : osz * args->n;
+	for (; mem->n_in < bp->n_inputs; mem->n_in++) {
+		unsigned i = mem->n_in;
+		size_t bytes = jit_type_size((enum jit_type)bp->in_type[i]) * args->n;
+		err = gpu_mem_alloc(bytes, &mem->in_d[i]);
+		if (err != TW_ERR_OK)
+			goto fail;
+		err = gpu_memcpy_htod(mem->in_d[i], args->inputs[i], bytes, stream);
+		if (err != TW_ERR_OK) {
+			mem->n_in++;
+			goto fail;
+		}
+	}
+	err = gpu_mem_alloc(out_bytes, &mem->out_d);
+	if (err != TW_ERR_OK)
+		goto fail;
+	if (bp->kind == JIT_REDUCE) {
+		err = gpu_memcpy_htod(mem->out_d, &args->reduce_init, osz, stream);
+		if (err != TW_ERR_OK)
+			goto fail;
+	}
+	err = jit_gpu_launch(fn, bp, mem->out_d, mem->in_d, args->n, args->params, stream);
+	if (err == TW_ERR_OK)
+		err = gpu_memcpy_dtoh(args->out, mem->out_d, out_bytes, stream);
+	if (err == TW_ERR_OK)
+		err = gpu_event_record(ev, stream);
+	if (err == TW_ERR_OK)
+		return TW_ERR_OK;
+fail:
+	/* Work already queued may still read or write these arrays. */
+	gpu_stream_sync(stream);
+	jit_gpu_async_free(mem);
+	return err;
+}

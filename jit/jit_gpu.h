@@ -39,4 +39,21 @@ enum tw_err jit_gpu_launch(struct gpu_function *fn, const struct jit_blueprint *
 enum tw_err jit_gpu_run(struct jit_cache *c, const struct jit_blueprint *bp,
 			const struct jit_args *args);
 
+/* Device arrays of a run in flight (jit_gpu_run_async). */
+struct jit_gpu_async {
+	uint64_t in_d[JIT_INPUTS_MAX];
+	uint64_t out_d;
+	unsigned n_in;
+};
+
+/* jit_gpu_run without waiting: allocate the device arrays, copy args' inputs (and a
+ * reduction's seed) to the device, launch, copy the output back into args->out and record `ev`,
+ * all on `stream`. On TW_ERR_OK the work is queued: args->out must stay valid and untouched
+ * until `ev` completed, then jit_gpu_async_free(mem). On error nothing is left queued or
+ * allocated. Trap decisions first (TW_ERR_WASM_TRAP, nothing launched). */
+enum tw_err jit_gpu_run_async(struct jit_cache *c, const struct jit_blueprint *bp,
+			      const struct jit_args *args, struct gpu_stream *stream,
+			      struct gpu_event *ev, struct jit_gpu_async *mem);
+void jit_gpu_async_free(struct jit_gpu_async *mem);
+
 #endif

@@ -4,7 +4,12 @@
  * Load: one binary search per loop entry (not per iteration) for unmatched loops; a matched
  * loop costs a few affine evaluations and range checks before its run. Arrays are read and
  * written in place in linear memory; the one allocation is a staging buffer for a float output
- * that is also an input (the NaN rule in run_match).
+ * that is also an input (the NaN rule in finish).
+ *
+ * With a route (jit_offload_attach_routed) a GPU run is asynchronous: the hook launches it,
+ * answers TWM_HOOK_PENDING, and applies it when the loop entry runs again after the embedder
+ * delivered the completion (jit_offload_resume). Its state is per instance (struct
+ * jit_offload_inst), touched only on the instance's thread.
  */
 #include "jit/jit_offload.h"
 
@@ -16,7 +21,9 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/options.h"
+#include "gpu/gpu_abi.h"
 #include "gpu/gpu_admit.h"
+#include "gpu/gpu_completion.h"
 #include "gpu/gpu_driver.h"
 #include "jit/jit_cache.h"
 #include "jit/jit_gpu.h"
@@ -287,35 +294,42 @@ static enum tw_err gpu_run(struct jit_offload *o, const struct jit_blueprint *bp
 	return e;
 }
 
-/* Run the loop as its blueprint. Returns true when memory and locals now hold the loop's
- * results; false with *why otherwise (nothing written). */
-static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
-		      const struct twm_loop_site *site, enum jit_fallback *why)
+/* A matched loop's run, from its checks to its results. */
+struct prep {
+	struct jit_args args;
+	uint64_t trips, n, ostart, obytes, traffic;
+	bool aliased;   /* an input is the output itself (same elements) */
+	bool float_out; /* a map with a float output: the NaN rule applies */
+	bool use_gpu;
+	uint64_t tvals[JIT_LOOP_TEMPS_MAX]; /* exit values of temporaries */
+};
+
+/* Everything before the run: trip count, bounds, overlap, traps, cost model, and the exit
+ * values of temporaries. False with *why when the loop is left to the interpreter. */
+static bool prepare(struct jit_offload *o, const struct jit_loop_match *m,
+		    const struct twm_loop_site *site, struct prep *p, enum jit_fallback *why)
 {
 	uint64_t *locals = site->locals;
-	uint64_t trips;
-	if (!trip_count(m, locals, &trips) || trips > (1ull << 32) / m->lanes) {
+	memset(p, 0, sizeof(*p));
+	if (!trip_count(m, locals, &p->trips) || p->trips > (1ull << 32) / m->lanes) {
 		*why = JIT_FB_TRIP_COUNT;
 		return false;
 	}
 	const struct jit_blueprint *bp = &m->bp;
-	uint64_t n = trips * m->lanes;
+	uint64_t n = p->n = p->trips * m->lanes;
 	if (n < o->min_elements) {
 		*why = JIT_FB_BELOW_THRESHOLD;
 		return false;
 	}
-	struct jit_args args;
-	memset(&args, 0, sizeof(args));
-	args.n = n;
-	uint64_t ostart = 0, obytes = 0, traffic = 0;
-	bool aliased = false; /* an input is the output itself (same elements) */
+	struct jit_args *args = &p->args;
+	args->n = n;
 	if (bp->kind == JIT_MAP) {
-		if (!access_range(&m->out, locals, n, site->mem_bytes, &ostart, &obytes)) {
+		if (!access_range(&m->out, locals, n, site->mem_bytes, &p->ostart, &p->obytes)) {
 			*why = JIT_FB_OUT_OF_BOUNDS;
 			return false;
 		}
-		args.out = site->mem + ostart;
-		traffic += obytes;
+		args->out = site->mem + p->ostart;
+		p->traffic += p->obytes;
 	}
 	for (unsigned k = 0; k < bp->n_inputs; k++) {
 		uint64_t s, b;
@@ -325,32 +339,32 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 		}
 		/* the same elements read and written is a pure map; any other overlap could read
 		 * a value an earlier iteration wrote */
-		if (bp->kind == JIT_MAP && s < ostart + obytes && ostart < s + b &&
-		    !(s == ostart && m->in[k].esize == m->out.esize)) {
+		if (bp->kind == JIT_MAP && s < p->ostart + p->obytes && p->ostart < s + b &&
+		    !(s == p->ostart && m->in[k].esize == m->out.esize)) {
 			*why = JIT_FB_OVERLAP;
 			return false;
 		}
-		aliased |= bp->kind == JIT_MAP && s == ostart && b != 0;
-		args.inputs[k] = site->mem + s;
-		traffic += b;
+		p->aliased |= bp->kind == JIT_MAP && s == p->ostart && b != 0;
+		args->inputs[k] = site->mem + s;
+		p->traffic += b;
 	}
 	for (unsigned k = 0; k < bp->n_params; k++)
-		args.params[k].u64 = locals[m->param_local[k]] & type_mask(bp->param_type[k]);
-	if (jit_blueprint_check_launch(bp, args.inputs, args.params, n, NULL, 0) != TW_ERR_OK) {
+		args->params[k].u64 = locals[m->param_local[k]] & type_mask(bp->param_type[k]);
+	if (jit_blueprint_check_launch(bp, args->inputs, args->params, n, NULL, 0) != TW_ERR_OK) {
 		*why = JIT_FB_MAY_TRAP;
 		return false;
 	}
-	bool use_gpu = o->mode == JIT_OFFLOAD_GPU || o->mode == JIT_OFFLOAD_AUTO;
-	if (use_gpu && !o->gpu) {
+	p->use_gpu = o->mode == JIT_OFFLOAD_GPU || o->mode == JIT_OFFLOAD_AUTO;
+	if (p->use_gpu && !o->gpu) {
 		*why = JIT_FB_NO_GPU;
 		return false;
 	}
 	if (o->mode == JIT_OFFLOAD_AUTO && !o->min_elements) {
 		/* interpreter time vs launch + transfers, in picoseconds */
-		unsigned __int128 interp = (unsigned __int128)trips * m->body_ops *
+		unsigned __int128 interp = (unsigned __int128)p->trips * m->body_ops *
 					   TW_OFFLOAD_INTERP_PS_PER_OP;
 		unsigned __int128 gpu = (unsigned __int128)TW_OFFLOAD_GPU_LAUNCH_NS * 1000 +
-					(unsigned __int128)traffic * TW_OFFLOAD_GPU_PS_PER_BYTE;
+					(unsigned __int128)p->traffic * TW_OFFLOAD_GPU_PS_PER_BYTE;
 		if (interp < gpu) {
 			*why = JIT_FB_BELOW_THRESHOLD;
 			return false;
@@ -359,7 +373,7 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 
 	/* Exit values of temporaries, from the last iteration, before memory changes: the
 	 * loads they repeat read what that iteration read. */
-	uint64_t last = trips - 1, tvals[JIT_LOOP_TEMPS_MAX];
+	uint64_t last = p->trips - 1;
 	for (unsigned i = 0; i < m->ntemps; i++) {
 		const struct jit_loop_temp *t = &m->temps[i];
 		struct jit_args ta;
@@ -387,75 +401,204 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 			*why = JIT_FB_MAY_TRAP;
 			return false;
 		}
-		tvals[i] = res & type_mask(t->bp.out_type);
-		if (is_nan_bits(tvals[i], (enum jit_type)t->bp.out_type)) {
-			*why = JIT_FB_NAN_RESULT; /* see the NaN rule below */
+		p->tvals[i] = res & type_mask(t->bp.out_type);
+		if (is_nan_bits(p->tvals[i], (enum jit_type)t->bp.out_type)) {
+			*why = JIT_FB_NAN_RESULT; /* see the NaN rule in finish() */
 			return false;
 		}
 	}
+	if (m->bp.kind == JIT_REDUCE)
+		p->args.reduce_init.u64 = locals[m->reduce_local] & type_mask(bp->out_type);
+	return true;
+}
 
-	/*
-	 * NaN rule: wasm leaves a NaN result's bits to the implementation; the blueprint
-	 * executors give the canonical NaN, the interpreter the hardware's. A guest must get the
-	 * same bytes whichever ran its loop, so a run whose float output holds a NaN is discarded
-	 * and the interpreter runs the loop. That is possible because the inputs are still
-	 * intact: the output is disjoint from every input (the interpreter then rewrites each
-	 * element), or, when it is an input itself, the results are staged and copied in only
-	 * once they are known to be NaN-free.
-	 */
-	bool float_out = bp->kind == JIT_MAP && jit_type_is_float((enum jit_type)bp->out_type);
+/*
+ * After the run, whose map output is at `out` (memory itself or a staging buffer) and whose
+ * reduction is `acc`: apply the results. False with *why when nothing may be written.
+ *
+ * NaN rule: wasm leaves a NaN result's bits to the implementation; the blueprint executors
+ * give the canonical NaN, the interpreter the hardware's. A guest must get the same bytes
+ * whichever ran its loop, so a run whose float output holds a NaN is discarded and the
+ * interpreter runs the loop. That is possible because the inputs are still intact: the output
+ * is disjoint from every input (the interpreter then rewrites each element), or, when it is an
+ * input itself (or the run was asynchronous), the results are staged and copied in only once
+ * they are known to be NaN-free.
+ */
+static bool finish(struct jit_offload *o, const struct jit_loop_match *m,
+		   const struct twm_loop_site *site, const struct prep *p, const uint8_t *out,
+		   uint64_t acc, enum jit_fallback *why)
+{
+	const struct jit_blueprint *bp = &m->bp;
+	uint64_t *locals = site->locals;
+	if (p->float_out && any_nan(out, p->n, (enum jit_type)bp->out_type)) {
+		*why = JIT_FB_NAN_RESULT;
+		return false;
+	}
+	if (bp->kind == JIT_MAP && out != site->mem + p->ostart)
+		memcpy(site->mem + p->ostart, out, p->obytes);
+	for (unsigned k = 0; k < m->nind; k++)
+		locals[m->ind[k].local] = local_at(m, locals, m->ind[k].local, p->trips);
+	if (bp->kind == JIT_REDUCE)
+		locals[m->reduce_local] = acc & type_mask(bp->out_type);
+	for (unsigned i = 0; i < m->ntemps; i++)
+		locals[m->temps[i].local] = p->tvals[i];
+	count(&o->elements, p->n);
+	return true;
+}
+
+/* Run the loop as its blueprint, on this thread. Returns true when memory and locals now
+ * hold the loop's results; false with *why otherwise (nothing written). */
+static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
+		      const struct twm_loop_site *site, struct prep *p, enum jit_fallback *why)
+{
+	const struct jit_blueprint *bp = &m->bp;
+	p->float_out = bp->kind == JIT_MAP && jit_type_is_float((enum jit_type)bp->out_type);
 	uint8_t *stage = NULL;
-	if (float_out && aliased) {
-		stage = malloc(obytes);
+	if (p->float_out && p->aliased) {
+		stage = malloc(p->obytes);
 		if (!stage) {
 			*why = JIT_FB_NO_MEMORY;
 			return false;
 		}
-		args.out = stage;
+		p->args.out = stage;
 	}
-
 	uint64_t acc = 0;
-	if (bp->kind == JIT_REDUCE) {
-		args.reduce_init.u64 = locals[m->reduce_local] & type_mask(bp->out_type);
-		args.out = &acc;
-	}
+	if (bp->kind == JIT_REDUCE)
+		p->args.out = &acc;
 	enum tw_err e;
 	*why = JIT_FB__COUNT;
-	if (use_gpu)
-		e = gpu_run(o, bp, &args, traffic, why);
+	if (p->use_gpu)
+		e = gpu_run(o, bp, &p->args, p->traffic, why);
 	else
-		e = jit_host_run_blocks(bp, &args);
-	if (e != TW_ERR_OK) {
-		if (*why == JIT_FB__COUNT)
-			*why = e == TW_ERR_WASM_TRAP ? JIT_FB_MAY_TRAP
-			       : e == TW_ERR_GPU_UNAVAILABLE ? JIT_FB_NO_GPU
-							      : JIT_FB_LAUNCH_ERROR;
-		free(stage);
-		return false;
-	}
-	if (float_out && any_nan(args.out, n, (enum jit_type)bp->out_type)) {
-		*why = JIT_FB_NAN_RESULT;
-		free(stage);
-		return false;
-	}
-	if (stage) {
-		memcpy(site->mem + ostart, stage, obytes);
-		free(stage);
-	}
-
-	for (unsigned k = 0; k < m->nind; k++)
-		locals[m->ind[k].local] = local_at(m, locals, m->ind[k].local, trips);
-	if (bp->kind == JIT_REDUCE)
-		locals[m->reduce_local] = acc & type_mask(bp->out_type);
-	for (unsigned i = 0; i < m->ntemps; i++)
-		locals[m->temps[i].local] = tvals[i];
-	count(&o->elements, n);
-	return true;
+		e = jit_host_run_blocks(bp, &p->args);
+	bool ok = e == TW_ERR_OK;
+	if (!ok && *why == JIT_FB__COUNT)
+		*why = e == TW_ERR_WASM_TRAP ? JIT_FB_MAY_TRAP
+		       : e == TW_ERR_GPU_UNAVAILABLE ? JIT_FB_NO_GPU
+						      : JIT_FB_LAUNCH_ERROR;
+	if (ok)
+		ok = finish(o, m, site, p, p->args.out, acc, why);
+	free(stage);
+	return ok;
 }
 
-static enum twm_hook_action hook(const struct twm_loop_site *site, void *env)
+/* ---- asynchronous GPU runs (an instance with a route) ---------------------------------- */
+
+enum async_state {
+	ASYNC_IDLE = 0,
+	ASYNC_BUSY,  /* queued on the GPU; the route's done has not been handed back */
+	ASYNC_READY, /* jit_offload_resume ran: `waited` says how the run went */
+};
+
+struct jit_offload_inst {
+	struct jit_offload *o;
+	struct gpu_route route;
+	struct gpu_stream *stream; /* created on the first launch */
+	struct gpu_event *event;
+	enum async_state state;
+	enum tw_err waited;
+	/* the run in flight: which loop entry, and what finishing it needs */
+	const struct jit_loop_match *m;
+	uint32_t func_index, loop_offset;
+	const uint64_t *locals;
+	struct prep p;
+	uint8_t *stage; /* page-locked: the map's output (copied into memory once NaN-free) or
+			 * the reduction's result */
+	struct jit_gpu_async mem;
+	uint64_t t0; /* launch time, for the permit's launch estimate */
+};
+
+/* Give back what a launch held (permit, quota, device arrays): its event completed. */
+static void async_release(struct jit_offload_inst *pi, bool failed)
 {
-	struct jit_offload *o = env;
+	uint64_t dt = tw_now_ns() - pi->t0;
+	jit_gpu_async_free(&pi->mem);
+	gpu_quota_release(pi->o->tenant, pi->p.traffic);
+	gpu_permit_release(dt, failed);
+	if (!failed) {
+		met_kernel_dispatched(met_tenant_other());
+		met_kernel_latency(dt);
+	}
+}
+
+/* Forget a finished run (its results applied, refused, or its call gone). */
+static void async_clear(struct jit_offload_inst *pi)
+{
+	gpu_host_free(pi->stage);
+	pi->stage = NULL;
+	pi->m = NULL;
+	pi->locals = NULL;
+	pi->state = ASYNC_IDLE;
+}
+
+/* Start the run on the GPU and submit its event. True when the call may suspend; false with
+ * *why when the loop must be run otherwise (nothing queued, nothing held). */
+static bool async_start(struct jit_offload_inst *pi, const struct jit_loop_match *m,
+			const struct twm_loop_site *site, struct prep *p, enum jit_fallback *why)
+{
+	struct jit_offload *o = pi->o;
+	const struct jit_blueprint *bp = &m->bp;
+	if ((!pi->stream && gpu_stream_create(&pi->stream) != TW_ERR_OK) ||
+	    (!pi->event && gpu_event_create(&pi->event, false) != TW_ERR_OK)) {
+		*why = JIT_FB_LAUNCH_ERROR;
+		return false;
+	}
+	pi->p = *p;
+	pi->p.float_out = bp->kind == JIT_MAP && jit_type_is_float((enum jit_type)bp->out_type);
+	/* Always staged, in page-locked memory (a copy into ordinary memory would wait for the
+	 * kernel): memory is written only when the call resumes. */
+	size_t sbytes = bp->kind == JIT_MAP ? p->obytes : sizeof(uint64_t);
+	if (gpu_host_alloc(sbytes, (void **)&pi->stage) != TW_ERR_OK) {
+		*why = JIT_FB_NO_MEMORY;
+		return false;
+	}
+	memset(pi->stage, 0, sizeof(uint64_t) < sbytes ? sizeof(uint64_t) : sbytes);
+	pi->p.args.out = pi->stage;
+	if (gpu_permit_try_acquire(tw_now_ns(), 0) != TW_ERR_OK) {
+		*why = JIT_FB_NO_PERMIT;
+		goto fail;
+	}
+	if (gpu_quota_charge(o->tenant, p->traffic) != TW_ERR_OK) {
+		gpu_permit_release(0, false);
+		*why = JIT_FB_QUOTA;
+		goto fail;
+	}
+	pi->t0 = tw_now_ns();
+	enum tw_err e = jit_gpu_run_async(o->cache, bp, &pi->p.args, pi->stream, pi->event,
+					  &pi->mem);
+	if (e == TW_ERR_OK)
+		e = gpu_completion_submit_event(pi->route.completion, pi->event, pi->route.done,
+						pi->route.done_arg);
+	if (e != TW_ERR_OK) {
+		if (pi->mem.out_d) /* queued, but the completion thread refused it */
+			gpu_event_sync(pi->event);
+		async_release(pi, true);
+		*why = e == TW_ERR_WASM_TRAP ? JIT_FB_MAY_TRAP
+		       : e == TW_ERR_GPU_UNAVAILABLE ? JIT_FB_NO_GPU
+						      : JIT_FB_LAUNCH_ERROR;
+		goto fail;
+	}
+	pi->m = m;
+	pi->func_index = site->func_index;
+	pi->loop_offset = site->loop_offset;
+	pi->locals = site->locals;
+	pi->state = ASYNC_BUSY;
+	return true;
+fail:
+	async_clear(pi);
+	return false;
+}
+
+static enum twm_hook_action fallback(struct jit_offload *o, enum jit_fallback why)
+{
+	count(&o->fallback[why], 1);
+	met_offload_fallback(fallback_met[why]);
+	return TWM_HOOK_RUN_LOOP;
+}
+
+static enum twm_hook_action dispatch(struct jit_offload *o, struct jit_offload_inst *pi,
+				     const struct twm_loop_site *site)
+{
 	if (site->module != jit_plan_module(o->plan))
 		return TWM_HOOK_RUN_LOOP;
 	const struct jit_loop_match *m = jit_plan_find(o->plan, site->func_index, site->loop_offset);
@@ -463,16 +606,114 @@ static enum twm_hook_action hook(const struct twm_loop_site *site, void *env)
 		return TWM_HOOK_RUN_LOOP;
 	count(&o->entries, 1);
 	enum jit_fallback why = JIT_FB_LAUNCH_ERROR;
-	if (site->mem && run_match(o, m, site, &why)) {
+	struct prep p;
+	if (!site->mem)
+		return fallback(o, JIT_FB_OUT_OF_BOUNDS);
+	if (!prepare(o, m, site, &p, &why))
+		return fallback(o, why);
+	if (pi && p.use_gpu && site->can_suspend && pi->state == ASYNC_IDLE) {
+		if (async_start(pi, m, site, &p, &why))
+			return TWM_HOOK_PENDING;
+		return fallback(o, why);
+	}
+	if (run_match(o, m, site, &p, &why)) {
 		count(&o->success, 1);
 		met_offload_success();
 		return TWM_HOOK_LOOP_DONE;
 	}
-	if (!site->mem)
-		why = JIT_FB_OUT_OF_BOUNDS;
-	count(&o->fallback[why], 1);
-	met_offload_fallback(fallback_met[why]);
-	return TWM_HOOK_RUN_LOOP;
+	return fallback(o, why);
+}
+
+static enum twm_hook_action hook(const struct twm_loop_site *site, void *env)
+{
+	return dispatch(env, NULL, site);
+}
+
+/* The hook of an instance with a route: its loops that go to the GPU suspend the call. */
+static enum twm_hook_action hook_routed(const struct twm_loop_site *site, void *env)
+{
+	struct jit_offload_inst *pi = env;
+	struct jit_offload *o = pi->o;
+	if (pi->state == ASYNC_READY) {
+		bool same = pi->func_index == site->func_index &&
+			    pi->loop_offset == site->loop_offset && pi->locals == site->locals &&
+			    site->module == jit_plan_module(o->plan);
+		if (same) {
+			/* The entry that suspended, resumed: apply the run or interpret. */
+			enum jit_fallback why = JIT_FB_LAUNCH_ERROR;
+			uint64_t acc = 0;
+			if (pi->m->bp.kind == JIT_REDUCE)
+				memcpy(&acc, pi->stage, sizeof(acc));
+			bool ok = pi->waited == TW_ERR_OK &&
+				  finish(o, pi->m, site, &pi->p, pi->stage, acc, &why);
+			async_clear(pi);
+			if (!ok)
+				return fallback(o, why);
+			count(&o->success, 1);
+			met_offload_success();
+			return TWM_HOOK_LOOP_DONE;
+		}
+		async_clear(pi); /* its call was aborted */
+	}
+	return dispatch(o, pi, site);
+}
+
+enum tw_err jit_offload_attach_routed(struct jit_offload *o, struct twm_instance *inst,
+				      const struct gpu_route *route,
+				      struct jit_offload_inst **out)
+{
+	*out = NULL;
+	bool gpu_mode = o->mode == JIT_OFFLOAD_GPU || o->mode == JIT_OFFLOAD_AUTO;
+	if (!route || !route->completion || !o->gpu || !gpu_mode ||
+	    jit_plan_matched(o->plan) == 0) {
+		jit_offload_attach(o, inst);
+		return TW_ERR_OK;
+	}
+	struct jit_offload_inst *pi = calloc(1, sizeof(*pi));
+	if (!pi)
+		return TW_ERR_NOMEM;
+	pi->o = o;
+	pi->route = *route;
+	struct twm_loop_hook h = {hook_routed, pi};
+	twm_instance_set_loop_hook(inst, &h);
+	*out = pi;
+	return TW_ERR_OK;
+}
+
+bool jit_offload_waiting(const struct jit_offload_inst *pi)
+{
+	return pi && pi->state == ASYNC_BUSY;
+}
+
+enum tw_err jit_offload_resume(struct jit_offload_inst *pi, struct twm_instance *inst,
+			       enum tw_err waited)
+{
+	if (!jit_offload_waiting(pi))
+		return TW_ERR_INVALID_ARG;
+	async_release(pi, waited != TW_ERR_OK);
+	pi->waited = waited;
+	pi->state = ASYNC_READY;
+	enum tw_err e = twm_call_wake(inst);
+	if (e != TW_ERR_OK)
+		async_clear(pi); /* the call that waited was aborted: never apply it to another */
+	return e;
+}
+
+void jit_offload_inst_free(struct jit_offload_inst *pi)
+{
+	if (!pi)
+		return;
+	if (pi->state == ASYNC_BUSY) {
+		/* the done callback ran but its result was not delivered (the call was
+		 * abandoned): the event completed, so the arrays are free to go */
+		async_release(pi, true);
+	}
+	async_clear(pi);
+	if (pi->event)
+		gpu_event_destroy(pi->event);
+	if (pi->stream)
+		gpu_stream_destroy(pi->stream);
+	free(pi);
 }
 
 void jit_offload_attach(struct jit_offload *o, struct twm_instance *inst)

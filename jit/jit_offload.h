@@ -101,6 +101,38 @@ enum jit_offload_mode jit_offload_effective_mode(const struct jit_offload *o);
  * clear it. Instance's thread. */
 void jit_offload_attach(struct jit_offload *o, struct twm_instance *inst);
 
+/*
+ * Asynchronous GPU runs. An embedder that drives calls with twm_call_run and can resume them
+ * (the HTTP function API) attaches with a route (gpu/gpu_abi.h: the completion queue and a done
+ * callback that reaches the instance's thread). Then, in gpu/auto mode with a GPU, a loop that
+ * goes to the GPU inside a call that can suspend is launched asynchronously (copies in, kernel
+ * and copy out on the instance's stream into a staging buffer; its event submitted to the
+ * completion queue) and the hook answers TWM_HOOK_PENDING: twm_call_run returns
+ * TW_ERR_WASM_PENDING and the thread is free. When `done` has brought the wait's result to the
+ * instance's thread, jit_offload_resume() releases the launch (permit, quota, device arrays) and
+ * wakes the call; the next twm_call_run re-enters the loop, whose hook applies the run (the NaN
+ * rule of the synchronous path holds) or, on any failure, lets the interpreter run the loop
+ * (counted as a fallback). Without a GPU, outside gpu/auto, or with nothing matched this is
+ * jit_offload_attach and *out is NULL; twm_invoke and the CLI stay synchronous.
+ * The struct jit_offload_inst must outlive the instance's calls and any `done` in flight
+ * (jit_offload_waiting() false, or done has run): free it with jit_offload_inst_free() after
+ * that. Instance's thread. Errors: TW_ERR_NOMEM (nothing attached).
+ */
+struct jit_offload_inst;
+struct gpu_route;
+enum tw_err jit_offload_attach_routed(struct jit_offload *o, struct twm_instance *inst,
+				      const struct gpu_route *route,
+				      struct jit_offload_inst **out);
+/* True while a run launched for the instance awaits its `done` (NULL: false). */
+bool jit_offload_waiting(const struct jit_offload_inst *pi);
+/* On the instance's thread, with the result `done` was given: finish the wait and wake the
+ * call (twm_call_wake). TW_ERR_INVALID_ARG when nothing was waiting, or when the call that
+ * waited is no longer pending (aborted): the run is then dropped, never applied elsewhere. */
+enum tw_err jit_offload_resume(struct jit_offload_inst *pi, struct twm_instance *inst,
+			       enum tw_err waited);
+/* Free (NULL is fine). Only when no `done` is in flight for it. */
+void jit_offload_inst_free(struct jit_offload_inst *pi);
+
 void jit_offload_get_stats(const struct jit_offload *o, struct jit_offload_stats *out);
 
 /* One line: "offload: mode=host loops=L matched=M entries=E success=S elements=N fallback=..." */

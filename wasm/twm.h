@@ -483,7 +483,9 @@ bool twm_call_suspended(const struct twm_instance *inst);
  * twm_call_complete_host: supply the `n` results (raw words, as a host function writes them;
  * n must equal the function's result count, else TW_ERR_INVALID_ARG, also when nothing is
  * pending). twm_call_trap_host: end the call with a host trap instead (printf message); the
- * next twm_call_run returns TW_ERR_WASM_TRAP. The instance's thread only. */
+ * next twm_call_run returns TW_ERR_WASM_TRAP. The instance's thread only. twm_call_pending is
+ * also true while a loop hook's work is awaited (TWM_HOOK_PENDING, see
+ * twm_instance_set_loop_hook); twm_call_trap_host then refuses (TW_ERR_INVALID_ARG). */
 bool twm_call_pending(const struct twm_instance *inst);
 enum tw_err twm_call_complete_host(struct twm_instance *inst, const uint64_t *results,
 				   uint32_t n);
@@ -506,11 +508,16 @@ struct twm_loop_site {
 	uint32_t nlocals;
 	uint8_t *mem;
 	uint64_t mem_bytes;
+	/* The hook may answer TWM_HOOK_PENDING here: the call is one twm_call_run drives, on
+	 * this instance, and nothing else is pending. False inside twm_invoke. */
+	bool can_suspend;
 };
 
 enum twm_hook_action {
 	TWM_HOOK_RUN_LOOP = 0, /* the interpreter runs the loop itself */
 	TWM_HOOK_LOOP_DONE,    /* the hook ran the loop to its exit; continue after its `end` */
+	TWM_HOOK_PENDING,      /* the loop's work finishes elsewhere: suspend the call here (only
+				* when site->can_suspend; otherwise taken as TWM_HOOK_RUN_LOOP) */
 };
 
 struct twm_loop_hook {
@@ -522,8 +529,31 @@ struct twm_loop_hook {
  * enters a loop that takes no parameters and returns no results (once per entry, not per
  * iteration), with the frame's locals and memory 0. TWM_HOOK_LOOP_DONE continues after the
  * loop's `end`; the hook must then have left locals and memory as the loop would have. Runs on
- * the instance's thread, inside twm_invoke / twm_call_run. */
+ * the instance's thread, inside twm_invoke / twm_call_run.
+ *
+ * Suspending at a loop (for work that runs elsewhere, a GPU kernel): when site->can_suspend,
+ * the hook may start the work, keep what it needs to finish it, leave locals and memory
+ * untouched and answer TWM_HOOK_PENDING. Then:
+ *   - twm_call_run() returns TW_ERR_WASM_PENDING with the call suspended at the loop's entry
+ *     (twm_call_suspended and twm_call_pending true); it returns TW_ERR_WASM_PENDING again
+ *     until the embedder calls twm_call_wake() (on the instance's thread, typically once the
+ *     work completed).
+ *   - The next twm_call_run() enters the loop again: the hook is called again at the same site
+ *     with the same frame, and now finishes: it writes memory and locals and answers
+ *     TWM_HOOK_LOOP_DONE, or answers TWM_HOOK_RUN_LOOP and the interpreter runs the loop (the
+ *     work failed; memory and locals must then be as they were). It may also answer
+ *     TWM_HOOK_PENDING again.
+ *   - Nothing else runs on the instance meanwhile, so memory 0 changes only by the hook.
+ *   - twm_call_abort() drops the call like any other suspended one; the hook learns of it only
+ *     when it is next called at another site or for another call, so its pending work must
+ *     stay valid (buffers alive) until that work completes, whoever aborted. */
 void twm_instance_set_loop_hook(struct twm_instance *inst, const struct twm_loop_hook *hook);
+
+/* Wake a call suspended by a loop hook (TWM_HOOK_PENDING) so that the next twm_call_run()
+ * re-enters the loop. TW_ERR_INVALID_ARG when the instance's call is not waiting on a loop
+ * hook. twm_call_complete_host() with no results does the same for such a call. The
+ * instance's thread only. */
+enum tw_err twm_call_wake(struct twm_instance *inst);
 
 /* ---- value helpers -------------------------------------------------------------------------- */
 

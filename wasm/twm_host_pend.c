@@ -17,6 +17,10 @@
  * interpreter rewritten around other dispatch keeps working as long as its error exit stores
  * ip, fp and the current function.
  *
+ * A loop hook suspends the same way (TWM_HOOK_PENDING, pend_loop): the interpreter leaves with
+ * ip at the LOOP_HOOK instruction, and twm_call_wake() only clears the wait, since the hook
+ * itself finishes the work when LOOP_HOOK runs again.
+ *
  * Invariants: pend_waiting and pend_ready are never both set; either implies the call is
  * active. Everything here runs on the instance's thread; `running` is per thread and saved and
  * restored by twm_call_run so that nested runs see their own instance.
@@ -45,9 +49,39 @@ void twm_host_pend_clear(struct twm_instance *inst)
 	inst->pend_waiting = false;
 	inst->pend_ready = false;
 	inst->pend_trap = false;
+	inst->pend_loop = false;
 	inst->pend_func = NULL;
 	inst->pend_slots = NULL;
 	inst->pend_depth = 0;
+}
+
+bool twm_host_pend_loop_ok(const struct twm_instance *sinst, const struct twm_instance *inst)
+{
+	/* The embedder wakes the instance it drives; a hook of another instance reached by a
+	 * cross-instance call would keep its state where nobody looks for it. */
+	return sinst == inst && running == sinst && !sinst->no_suspend && sinst->active &&
+	       !sinst->pend_waiting && !sinst->pend_ready;
+}
+
+enum twm_hook_action twm_host_pend_loop(struct twm_instance *sinst, bool can_suspend)
+{
+	if (!can_suspend)
+		return TWM_HOOK_RUN_LOOP;
+	sinst->pend_waiting = true;
+	sinst->pend_loop = true;
+	sinst->pend_func = NULL;
+	sinst->pend_slots = NULL;
+	return TWM_HOOK_PENDING;
+}
+
+enum tw_err twm_call_wake(struct twm_instance *inst)
+{
+	if (!twm_call_pending(inst) || !inst->pend_loop)
+		return TW_ERR_INVALID_ARG;
+	/* Nothing to hand over: the LOOP_HOOK instruction runs again and calls the hook. */
+	inst->pend_waiting = false;
+	inst->pend_loop = false;
+	return TW_ERR_OK;
 }
 
 bool twm_ctx_can_suspend(const struct twm_call_ctx *ctx)
@@ -76,6 +110,8 @@ enum tw_err twm_call_complete_host(struct twm_instance *inst, const uint64_t *re
 {
 	if (!twm_call_pending(inst))
 		return TW_ERR_INVALID_ARG;
+	if (inst->pend_loop)
+		return n == 0 ? twm_call_wake(inst) : TW_ERR_INVALID_ARG;
 	const struct twm_ftype *t = inst->pend_func->type;
 	if (n != t->nresults || (n && !results))
 		return TW_ERR_INVALID_ARG;
@@ -95,7 +131,7 @@ enum tw_err twm_call_complete_host(struct twm_instance *inst, const uint64_t *re
 
 enum tw_err twm_call_trap_host(struct twm_instance *inst, const char *fmt, ...)
 {
-	if (!twm_call_pending(inst))
+	if (!twm_call_pending(inst) || inst->pend_loop)
 		return TW_ERR_INVALID_ARG;
 	va_list ap;
 	memset(&inst->pend_err, 0, sizeof(inst->pend_err));

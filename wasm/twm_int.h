@@ -327,6 +327,7 @@ struct twm_instance {
 	bool pend_waiting;          /* the result is awaited */
 	bool pend_ready;            /* supplied: the re-run call instruction takes it */
 	bool pend_trap;             /* ... as a trap (pend_err) instead of results */
+	bool pend_loop;             /* awaited by a loop hook (TWM_HOOK_PENDING), not a host call */
 	struct twm_func *pend_func; /* the host function */
 	uint64_t *pend_slots;       /* its frame slots (identify the call on re-run) */
 	uint32_t pend_depth;        /* frames in use when it suspended */
@@ -355,6 +356,14 @@ enum tw_err twm_host_call(struct twm_instance *inst, struct twm_func *f, uint64_
  * runs (a host function running another instance) see their own. */
 struct twm_instance *twm_host_running(void);
 void twm_host_set_running(struct twm_instance *inst);
+
+/* Loop hook suspension, the interpreter's side. twm_host_pend_loop_ok: may the loop hook of
+ * `inst`, running inside the call of `sinst` (the instance whose stack it runs on), suspend it
+ * now (site.can_suspend)? twm_host_pend_loop: after the hook answered TWM_HOOK_PENDING, record
+ * the wait and return TWM_HOOK_PENDING, or TWM_HOOK_RUN_LOOP when `can_suspend` was false. The
+ * interpreter then leaves as for a pending host call, ip at the LOOP_HOOK instruction. */
+bool twm_host_pend_loop_ok(const struct twm_instance *sinst, const struct twm_instance *inst);
+enum twm_hook_action twm_host_pend_loop(struct twm_instance *sinst, bool can_suspend);
 
 /* Forget any pending host result (a call begins, ends or is aborted). */
 void twm_host_pend_clear(struct twm_instance *inst);

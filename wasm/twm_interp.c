@@ -913,8 +913,12 @@ run_loop_hook(struct rt *rt, uint32_t loop_index, uint64_t *fp, uint8_t *mem, ui
 		.nlocals = rt->cur->code->nlocals,
 		.mem = mem,
 		.mem_bytes = msize,
+		.can_suspend = twm_host_pend_loop_ok(rt->sinst, inst),
 	};
-	return inst->hook.fn(&site, inst->hook.env);
+	enum twm_hook_action act = inst->hook.fn(&site, inst->hook.env);
+	if (act == TWM_HOOK_PENDING)
+		act = twm_host_pend_loop(rt->sinst, site.can_suspend);
+	return act;
 }
 
 H(h_LOOP);
@@ -926,6 +930,14 @@ H_SLOW(h_loop_hook_call)
 	if (act == TWM_HOOK_LOOP_DONE) {
 		JUMP(ip[2]);
 		NEXT();
+	}
+	if (act == TWM_HOOK_PENDING) {
+		/* Left like a pending host call; resuming runs this LOOP_HOOK again. */
+		rt->ip = ip;
+		rt->fp = fp;
+		rt->rc = TW_ERR_WASM_PENDING;
+		rt->fuel = fuel;
+		return X_ERROR;
 	}
 	ip += 3;
 	__attribute__((musttail)) return h_LOOP(PASS);
