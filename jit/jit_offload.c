@@ -21,6 +21,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/options.h"
+#include "core/span.h"
 #include "gpu/gpu_abi.h"
 #include "gpu/gpu_admit.h"
 #include "gpu/gpu_completion.h"
@@ -596,6 +597,60 @@ static enum twm_hook_action fallback(struct jit_offload *o, enum jit_fallback wh
 	return TWM_HOOK_RUN_LOOP;
 }
 
+/* One matched loop entry: run it, suspend for the GPU, or leave it to the interpreter.
+ * *result names the outcome for the span: "ok", "pending" or the fallback reason. */
+static enum twm_hook_action run_entry(struct jit_offload *o, struct jit_offload_inst *pi,
+				      const struct jit_loop_match *m,
+				      const struct twm_loop_site *site, const char **result)
+{
+	enum jit_fallback why = JIT_FB_LAUNCH_ERROR;
+	struct prep p;
+	if (!site->mem)
+		why = JIT_FB_OUT_OF_BOUNDS;
+	else if (prepare(o, m, site, &p, &why)) {
+		if (pi && p.use_gpu && site->can_suspend && pi->state == ASYNC_IDLE) {
+			if (async_start(pi, m, site, &p, &why)) {
+				*result = "pending";
+				return TWM_HOOK_PENDING;
+			}
+		} else if (run_match(o, m, site, &p, &why)) {
+			count(&o->success, 1);
+			met_offload_success();
+			*result = "ok";
+			return TWM_HOOK_LOOP_DONE;
+		}
+	}
+	*result = jit_fallback_str(why);
+	return fallback(o, why);
+}
+
+/* A jit.offload span for a matched loop entry, under the thread's current span (a served
+ * call's call_export_with_args); none outside a traced call. */
+static bool span_start(struct tw_span *sp, const struct jit_offload *o,
+		       const struct jit_loop_match *m, const struct twm_loop_site *site, bool resumed)
+{
+	const struct tw_span *parent = tw_span_current();
+	if (!parent)
+		return false;
+	tw_span_begin(sp, "jit.offload", TW_SPAN_INTERNAL, NULL, parent);
+	char key[17];
+	snprintf(key, sizeof(key), "%016llx", (unsigned long long)m->key);
+	tw_span_str(sp, "blueprint", key);
+	tw_span_int(sp, "function", site->func_index);
+	tw_span_int(sp, "loop_offset", site->loop_offset);
+	tw_span_str(sp, "mode", jit_offload_mode_str(o->mode));
+	tw_span_str(sp, "phase", resumed ? "resume" : "entry");
+	return true;
+}
+
+static void span_finish(struct tw_span *sp, const char *result)
+{
+	tw_span_str(sp, "result", result);
+	if (strcmp(result, "ok") != 0 && strcmp(result, "pending") != 0)
+		sp->error = true;
+	tw_span_end(sp);
+}
+
 static enum twm_hook_action dispatch(struct jit_offload *o, struct jit_offload_inst *pi,
 				     const struct twm_loop_site *site)
 {
@@ -605,23 +660,13 @@ static enum twm_hook_action dispatch(struct jit_offload *o, struct jit_offload_i
 	if (!m)
 		return TWM_HOOK_RUN_LOOP;
 	count(&o->entries, 1);
-	enum jit_fallback why = JIT_FB_LAUNCH_ERROR;
-	struct prep p;
-	if (!site->mem)
-		return fallback(o, JIT_FB_OUT_OF_BOUNDS);
-	if (!prepare(o, m, site, &p, &why))
-		return fallback(o, why);
-	if (pi && p.use_gpu && site->can_suspend && pi->state == ASYNC_IDLE) {
-		if (async_start(pi, m, site, &p, &why))
-			return TWM_HOOK_PENDING;
-		return fallback(o, why);
-	}
-	if (run_match(o, m, site, &p, &why)) {
-		count(&o->success, 1);
-		met_offload_success();
-		return TWM_HOOK_LOOP_DONE;
-	}
-	return fallback(o, why);
+	struct tw_span sp;
+	bool traced = span_start(&sp, o, m, site, false);
+	const char *result = "unknown";
+	enum twm_hook_action act = run_entry(o, pi, m, site, &result);
+	if (traced)
+		span_finish(&sp, result);
+	return act;
 }
 
 static enum twm_hook_action hook(const struct twm_loop_site *site, void *env)
@@ -642,11 +687,15 @@ static enum twm_hook_action hook_routed(const struct twm_loop_site *site, void *
 			/* The entry that suspended, resumed: apply the run or interpret. */
 			enum jit_fallback why = JIT_FB_LAUNCH_ERROR;
 			uint64_t acc = 0;
+			struct tw_span sp;
+			bool traced = span_start(&sp, o, pi->m, site, true);
 			if (pi->m->bp.kind == JIT_REDUCE)
 				memcpy(&acc, pi->stage, sizeof(acc));
 			bool ok = pi->waited == TW_ERR_OK &&
 				  finish(o, pi->m, site, &pi->p, pi->stage, acc, &why);
 			async_clear(pi);
+			if (traced)
+				span_finish(&sp, ok ? "ok" : jit_fallback_str(why));
 			if (!ok)
 				return fallback(o, why);
 			count(&o->success, 1);

@@ -101,6 +101,11 @@ class TracingTest(unittest.TestCase):
                               guest("wasi_cuda.wasm"), {"Content-Type": "application/wasm"})
         assert st == 201, body
         cls.cuda = json.loads(body)["id"]
+        st, _, body = request(cls.srv.port, "POST",
+                              "/functions?name=offload-traced&offload=host",
+                              guest("offload_corpus.wasm"), {"Content-Type": "application/wasm"})
+        assert st == 201, body
+        cls.offload = json.loads(body)["id"]
 
     @classmethod
     def tearDownClass(cls):
@@ -222,6 +227,30 @@ class TracingTest(unittest.TestCase):
         self.assertEqual(d["parentSpanId"], one["wasi_cuda.launch"]["spanId"])
         self.assertEqual(attrs(d)["result"], "not_available")
         self.assertEqual(attrs(d)["kernel"], "unknown")
+
+    def test_offload_span(self):
+        """A loop run by the offload dispatch (host mode) is a jit.offload span under the
+        export's call, with its blueprint key and result."""
+        trace = "6bf92f3577b34da6a3ce929d0e0e4738"
+        st, _, body = request(self.srv.port, "POST", "/functions/%s/invoke" % self.offload,
+                              json.dumps({"export": "sum_i32", "args": [4096, 1000]}),
+                              {"Content-Type": "application/json",
+                               "traceparent": "00-%s-%s-01" % (trace, CALLER_SPAN)})
+        self.assertEqual(st, 200, body)
+
+        def complete(spans):
+            return {EXEC, "jit.offload"} <= {s["name"] for s in spans if s["traceId"] == trace}
+
+        spans = [s for s in self.rx.wait_for(complete) if s["traceId"] == trace]
+        ex = [s for s in spans if s["name"] == EXEC]
+        off = [s for s in spans if s["name"] == "jit.offload"]
+        self.assertEqual(len(ex), 1)
+        self.assertEqual(len(off), 1, off)
+        a = attrs(off[0])
+        self.assertEqual(off[0]["parentSpanId"], ex[0]["spanId"])
+        self.assertRegex(a["blueprint"], r"^[0-9a-f]{16}$")
+        self.assertEqual((a["mode"], a["phase"], a["result"]), ("host", "entry", "ok"))
+        self.assertGreaterEqual(int(a["loop_offset"]), 0)
 
     def test_concurrent_async_invokes(self):
         """64 concurrent async invokes: each request-path span exactly once per request, every
