@@ -269,30 +269,40 @@ static bool any_nan(const uint8_t *p, uint64_t n, enum jit_type t)
 	return false;
 }
 
-/* Run bp on the GPU under a launch permit, its device memory charged to the tenant's quota
- * first. TW_ERR_FULL / TW_ERR_GPU_QUOTA with *why set when it was not admitted. */
-static enum tw_err gpu_run(struct jit_offload *o, const struct jit_blueprint *bp,
-			   const struct jit_args *args, uint64_t traffic, enum jit_fallback *why)
+/* Admission of a GPU run: a launch permit, then its device memory (traffic bytes) charged to
+ * the tenant's quota. False with *why when it was not admitted (nothing held). */
+static bool gpu_admit(const struct jit_offload *o, uint64_t traffic, enum jit_fallback *why)
 {
 	if (gpu_permit_try_acquire(tw_now_ns(), 0) != TW_ERR_OK) {
 		*why = JIT_FB_NO_PERMIT;
-		return TW_ERR_FULL;
+		return false;
 	}
 	if (gpu_quota_charge(o->tenant, traffic) != TW_ERR_OK) {
 		gpu_permit_release(0, false);
 		*why = JIT_FB_QUOTA;
-		return TW_ERR_GPU_QUOTA;
+		return false;
 	}
-	uint64_t t0 = tw_now_ns();
-	enum tw_err e = jit_gpu_run(o->cache, bp, args);
-	uint64_t dt = tw_now_ns() - t0;
+	return true;
+}
+
+/* The end of an admitted run that took dt ns: quota and permit given back, a success counted
+ * as a kernel dispatch. */
+static void gpu_settle(const struct jit_offload *o, uint64_t traffic, uint64_t dt, bool failed)
+{
 	gpu_quota_release(o->tenant, traffic);
-	gpu_permit_release(dt, e != TW_ERR_OK);
-	if (e == TW_ERR_OK) {
+	gpu_permit_release(dt, failed);
+	if (!failed) {
 		met_kernel_dispatched(met_tenant_other());
 		met_kernel_latency(dt);
 	}
-	return e;
+}
+
+/* The fallback reason for a run that failed with e. */
+static enum jit_fallback run_failure(enum tw_err e)
+{
+	return e == TW_ERR_WASM_TRAP	      ? JIT_FB_MAY_TRAP
+	       : e == TW_ERR_GPU_UNAVAILABLE ? JIT_FB_NO_GPU
+					      : JIT_FB_LAUNCH_ERROR;
 }
 
 /* A matched loop's run, from its checks to its results. */
@@ -410,6 +420,7 @@ static bool prepare(struct jit_offload *o, const struct jit_loop_match *m,
 	}
 	if (m->bp.kind == JIT_REDUCE)
 		p->args.reduce_init.u64 = locals[m->reduce_local] & type_mask(bp->out_type);
+	p->float_out = bp->kind == JIT_MAP && jit_type_is_float((enum jit_type)bp->out_type);
 	return true;
 }
 
@@ -453,7 +464,6 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 		      const struct twm_loop_site *site, struct prep *p, enum jit_fallback *why)
 {
 	const struct jit_blueprint *bp = &m->bp;
-	p->float_out = bp->kind == JIT_MAP && jit_type_is_float((enum jit_type)bp->out_type);
 	uint8_t *stage = NULL;
 	if (p->float_out && p->aliased) {
 		stage = malloc(p->obytes);
@@ -466,17 +476,23 @@ static bool run_match(struct jit_offload *o, const struct jit_loop_match *m,
 	uint64_t acc = 0;
 	if (bp->kind == JIT_REDUCE)
 		p->args.out = &acc;
-	enum tw_err e;
-	*why = JIT_FB__COUNT;
-	if (p->use_gpu)
-		e = gpu_run(o, bp, &p->args, p->traffic, why);
-	else
-		e = jit_host_run_blocks(bp, &p->args);
-	bool ok = e == TW_ERR_OK;
-	if (!ok && *why == JIT_FB__COUNT)
-		*why = e == TW_ERR_WASM_TRAP ? JIT_FB_MAY_TRAP
-		       : e == TW_ERR_GPU_UNAVAILABLE ? JIT_FB_NO_GPU
-						      : JIT_FB_LAUNCH_ERROR;
+	bool ok;
+	if (p->use_gpu) {
+		ok = gpu_admit(o, p->traffic, why);
+		if (ok) {
+			uint64_t t0 = tw_now_ns();
+			enum tw_err e = jit_gpu_run(o->cache, bp, &p->args);
+			ok = e == TW_ERR_OK;
+			gpu_settle(o, p->traffic, tw_now_ns() - t0, !ok);
+			if (!ok)
+				*why = run_failure(e);
+		}
+	} else {
+		enum tw_err e = jit_host_run_blocks(bp, &p->args);
+		ok = e == TW_ERR_OK;
+		if (!ok)
+			*why = run_failure(e);
+	}
 	if (ok)
 		ok = finish(o, m, site, p, p->args.out, acc, why);
 	free(stage);
@@ -512,14 +528,8 @@ struct jit_offload_inst {
 /* Give back what a launch held (permit, quota, device arrays): its event completed. */
 static void async_release(struct jit_offload_inst *pi, bool failed)
 {
-	uint64_t dt = tw_now_ns() - pi->t0;
 	jit_gpu_async_free(&pi->mem);
-	gpu_quota_release(pi->o->tenant, pi->p.traffic);
-	gpu_permit_release(dt, failed);
-	if (!failed) {
-		met_kernel_dispatched(met_tenant_other());
-		met_kernel_latency(dt);
-	}
+	gpu_settle(pi->o, pi->p.traffic, tw_now_ns() - pi->t0, failed);
 }
 
 /* Forget a finished run (its results applied, refused, or its call gone). */
@@ -545,7 +555,6 @@ static bool async_start(struct jit_offload_inst *pi, const struct jit_loop_match
 		return false;
 	}
 	pi->p = *p;
-	pi->p.float_out = bp->kind == JIT_MAP && jit_type_is_float((enum jit_type)bp->out_type);
 	/* Always staged, in page-locked memory (a copy into ordinary memory would wait for the
 	 * kernel): memory is written only when the call resumes. */
 	size_t sbytes = bp->kind == JIT_MAP ? p->obytes : sizeof(uint64_t);
@@ -555,15 +564,8 @@ static bool async_start(struct jit_offload_inst *pi, const struct jit_loop_match
 	}
 	memset(pi->stage, 0, sizeof(uint64_t) < sbytes ? sizeof(uint64_t) : sbytes);
 	pi->p.args.out = pi->stage;
-	if (gpu_permit_try_acquire(tw_now_ns(), 0) != TW_ERR_OK) {
-		*why = JIT_FB_NO_PERMIT;
+	if (!gpu_admit(o, p->traffic, why))
 		goto fail;
-	}
-	if (gpu_quota_charge(o->tenant, p->traffic) != TW_ERR_OK) {
-		gpu_permit_release(0, false);
-		*why = JIT_FB_QUOTA;
-		goto fail;
-	}
 	pi->t0 = tw_now_ns();
 	enum tw_err e = jit_gpu_run_async(o->cache, bp, &pi->p.args, pi->stream, pi->event,
 					  &pi->mem);
@@ -574,9 +576,7 @@ static bool async_start(struct jit_offload_inst *pi, const struct jit_loop_match
 		if (pi->mem.out_d) /* queued, but the completion thread refused it */
 			gpu_event_sync(pi->event);
 		async_release(pi, true);
-		*why = e == TW_ERR_WASM_TRAP ? JIT_FB_MAY_TRAP
-		       : e == TW_ERR_GPU_UNAVAILABLE ? JIT_FB_NO_GPU
-						      : JIT_FB_LAUNCH_ERROR;
+		*why = run_failure(e);
 		goto fail;
 	}
 	pi->m = m;
