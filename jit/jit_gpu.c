@@ -73,65 +73,13 @@ enum tw_err jit_gpu_launch(struct gpu_function *fn, const struct jit_blueprint *
 	return gpu_launch(fn, grid, block, 0, stream, p);
 }
 
-enum tw_err jit_gpu_run(struct jit_cache *c, const struct jit_blueprint *bp,
-			const struct jit_args *args)
-{
-	enum tw_err err = jit_blueprint_check_launch(bp, args->inputs, args->params, args->n, NULL,
-						     0);
-	if (err != TW_ERR_OK)
-		return err;
-	struct gpu_function *fn;
-	err = jit_gpu_kernel(c, bp, &fn);
-	if (err != TW_ERR_OK)
-		return err;
-	uint64_t in_d[JIT_INPUTS_MAX] = {0}, out_d = 0;
-	unsigned n_in = 0;
-	size_t osz = jit_type_size((enum jit_type)bp->out_type);
-	size_t out_bytes = bp->kind == JIT_REDUCE ? osz : osz * args->n;
-	for (; n_in < bp->n_inputs; n_in++) {
-		size_t bytes = jit_type_size((enum jit_type)bp->in_type[n_in]) * args->n;
-		err = gpu_mem_alloc(bytes, &in_d[n_in]);
-		if (err != TW_ERR_OK)
-			goto out_free;
-		err = gpu_memcpy_htod(in_d[n_in], args->inputs[n_in], bytes, NULL);
-		if (err != TW_ERR_OK) {
-			n_in++;
-			goto out_free;
-		}
-	}
-	err = gpu_mem_alloc(out_bytes, &out_d);
-	if (err != TW_ERR_OK)
-		goto out_free;
-	if (bp->kind == JIT_REDUCE) {
-		err = gpu_memcpy_htod(out_d, &args->reduce_init, osz, NULL);
-		if (err != TW_ERR_OK)
-			goto out_free_out;
-	}
-	err = jit_gpu_launch(fn, bp, out_d, in_d, args->n, args->params, NULL);
-	if (err != TW_ERR_OK)
-		goto out_free_out;
-	/* The synchronous copy on the default stream waits for the kernel. */
-	err = gpu_memcpy_dtoh(args->out, out_d, out_bytes, NULL);
-out_free_out:
-	gpu_mem_free(out_d);
-out_free:
-	for (unsigned i = 0; i < n_in; i++)
-		gpu_mem_free(in_d[i]);
-	return err;
-}
-
-void jit_gpu_async_free(struct jit_gpu_async *mem)
-{
-	if (mem->out_d)
-		gpu_mem_free(mem->out_d);
-	for (unsigned i = 0; i < mem->n_in; i++)
-		gpu_mem_free(mem->in_d[i]);
-	memset(mem, 0, sizeof(*mem));
-}
-
-enum tw_err jit_gpu_run_async(struct jit_cache *c, const struct jit_blueprint *bp,
-			      const struct jit_args *args, struct gpu_stream *stream,
-			      struct gpu_event *ev, struct jit_gpu_async *mem)
+/* The work of a run, queued on stream (NULL: the default stream, where the copies are
+ * synchronous): trap decisions, the kernel, device arrays in mem, inputs (and a reduction's seed)
+ * copied in, the launch, the output copied back into args->out. On error mem holds what was
+ * allocated; the caller frees it once nothing queued can touch it. */
+static enum tw_err stage_and_launch(struct jit_cache *c, const struct jit_blueprint *bp,
+				    const struct jit_args *args, struct gpu_stream *stream,
+				    struct jit_gpu_async *mem)
 {
 	memset(mem, 0, sizeof(*mem));
 	enum tw_err err = jit_blueprint_check_launch(bp, args->inputs, args->params, args->n, NULL,
@@ -149,31 +97,58 @@ enum tw_err jit_gpu_run_async(struct jit_cache *c, const struct jit_blueprint *b
 		size_t bytes = jit_type_size((enum jit_type)bp->in_type[i]) * args->n;
 		err = gpu_mem_alloc(bytes, &mem->in_d[i]);
 		if (err != TW_ERR_OK)
-			goto fail;
+			return err;
 		err = gpu_memcpy_htod(mem->in_d[i], args->inputs[i], bytes, stream);
 		if (err != TW_ERR_OK) {
 			mem->n_in++;
-			goto fail;
+			return err;
 		}
 	}
 	err = gpu_mem_alloc(out_bytes, &mem->out_d);
 	if (err != TW_ERR_OK)
-		goto fail;
+		return err;
 	if (bp->kind == JIT_REDUCE) {
 		err = gpu_memcpy_htod(mem->out_d, &args->reduce_init, osz, stream);
 		if (err != TW_ERR_OK)
-			goto fail;
+			return err;
 	}
 	err = jit_gpu_launch(fn, bp, mem->out_d, mem->in_d, args->n, args->params, stream);
-	if (err == TW_ERR_OK)
-		err = gpu_memcpy_dtoh(args->out, mem->out_d, out_bytes, stream);
+	if (err != TW_ERR_OK)
+		return err;
+	/* On the default stream this synchronous copy waits for the kernel. */
+	return gpu_memcpy_dtoh(args->out, mem->out_d, out_bytes, stream);
+}
+
+enum tw_err jit_gpu_run(struct jit_cache *c, const struct jit_blueprint *bp,
+			const struct jit_args *args)
+{
+	struct jit_gpu_async mem;
+	enum tw_err err = stage_and_launch(c, bp, args, NULL, &mem);
+	jit_gpu_async_free(&mem);
+	return err;
+}
+
+void jit_gpu_async_free(struct jit_gpu_async *mem)
+{
+	if (mem->out_d)
+		gpu_mem_free(mem->out_d);
+	for (unsigned i = 0; i < mem->n_in; i++)
+		gpu_mem_free(mem->in_d[i]);
+	memset(mem, 0, sizeof(*mem));
+}
+
+enum tw_err jit_gpu_run_async(struct jit_cache *c, const struct jit_blueprint *bp,
+			      const struct jit_args *args, struct gpu_stream *stream,
+			      struct gpu_event *ev, struct jit_gpu_async *mem)
+{
+	enum tw_err err = stage_and_launch(c, bp, args, stream, mem);
 	if (err == TW_ERR_OK)
 		err = gpu_event_record(ev, stream);
 	if (err == TW_ERR_OK)
 		return TW_ERR_OK;
-fail:
 	/* Work already queued may still read or write these arrays. */
-	gpu_stream_sync(stream);
+	if (mem->n_in || mem->out_d)
+		gpu_stream_sync(stream);
 	jit_gpu_async_free(mem);
 	return err;
 }
