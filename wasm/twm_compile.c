@@ -67,6 +67,10 @@ struct twm_compiler {
 	 * (TWM_OP_LL_BASE). Kept across local.get, constants and i32.add (an address add that
 	 * the next load may absorb); reset by every other instruction. */
 	uint32_t fload_at, fload_prev;
+	/* A run of load-load float instructions (TWM_OP_LL_BASE, TWM_OP_LLM_BASE, TWM_OP_LLMR_BASE)
+	 * emitted back to back, cells [fx_start, fx_end): an add or sub of a product made in the
+	 * run moves the multiply next to itself and fuses with it. */
+	uint32_t fx_start, fx_end;
 	uint32_t label_at; /* the last cell index a branch target was bound to */
 	bool prologue;
 	uint32_t nparams;
@@ -690,6 +694,77 @@ static bool fuse_loads(struct twm_compiler *c, uint8_t op, uint32_t sa, uint32_t
 	memcpy(o + 1, x, sizeof(x));
 	o[7] = sa;
 	c->ncode = prev + 8;
+	/* continue the run of load-load instructions that ends here, or start one */
+	if (c->fx_start == NO_PATCH || c->fx_end != prev || c->label_at > c->fx_start)
+		c->fx_start = prev;
+	c->fx_end = c->ncode;
+	return true;
+}
+
+/* Cells of the instruction at `at` in a run of load-load float instructions, 0 if it is not one. */
+static uint32_t fx_len(const struct twm_compiler *c, uint32_t at)
+{
+	uint32_t op = c->code[at];
+	if (op >= TWM_OP_LL_BASE && op < TWM_OP_LL_BASE + 0x100)
+		return 8;
+	if (op >= TWM_OP_LLM_BASE && op < TWM_OP_LLMR_BASE + 0x100)
+		return 9;
+	return 0;
+}
+
+/* f32/f64 add or sub (`op`, result into slot `dst`) of slots `sa` and `sb`, one of them the
+ * product of a load-load multiply in the current run: the multiply is taken out of the run and
+ * the pair emitted as one instruction at its end. Moving it later is invisible: everything
+ * after it in the run only loads, computes and writes stack slots above the product's (checked
+ * below), none reads the product, and all of them can only trap with the same out-of-bounds
+ * trap, so neither memory, the locals the multiply reads nor the trap can tell. A dot product
+ * clang unrolled by four ("p1 p2 p3 p4 s + + + +") becomes four fused instructions. */
+static bool fuse_madd(struct twm_compiler *c, uint8_t op, uint32_t sa, uint32_t sb, uint32_t dst)
+{
+	bool f32 = op == 0x92 || op == 0x93, f64 = op == 0xa0 || op == 0xa1;
+	if (!(f32 || f64) || c->fx_start == NO_PATCH || c->fx_end != c->ncode ||
+	    c->label_at > c->fx_start)
+		return false;
+	uint32_t mul = TWM_OP_LL_BASE + (f32 ? 0x94u : 0xa2u);
+	/* the last writer of sa, else of sb, in the run */
+	uint32_t at = NO_PATCH, prod = 0, len;
+	for (int pass = 0; pass < 2 && at == NO_PATCH; pass++) {
+		uint32_t want = pass ? sb : sa, last = NO_PATCH;
+		if (want < c->nl)
+			continue;
+		for (uint32_t p = c->fx_start; p < c->fx_end; p += len) {
+			if (!(len = fx_len(c, p)))
+				return false;
+			if (c->code[p + len - 1] == want)
+				last = p;
+		}
+		if (last != NO_PATCH && c->code[last] == mul) {
+			at = last;
+			prod = want;
+		}
+	}
+	if (at == NO_PATCH)
+		return false;
+	for (uint32_t p = at + 8; p < c->fx_end; p += len) {
+		len = fx_len(c, p);
+		const uint32_t *q = c->code + p;
+		if (q[len - 1] <= prod || q[1] == prod || q[4] == prod || (len == 9 && q[7] == prod))
+			return false;
+	}
+	uint32_t x[6];
+	memcpy(x, c->code + at + 1, sizeof(x));
+	memmove(c->code + at, c->code + at + 8, (size_t)(c->ncode - at - 8) * sizeof(*c->code));
+	c->ncode -= 8;
+	uint32_t *o = c->code + c->ncode;
+	o[0] = (prod == sa ? TWM_OP_LLM_BASE : TWM_OP_LLMR_BASE) + op;
+	memcpy(o + 1, x, sizeof(x));
+	o[7] = prod == sa ? sb : sa;
+	o[8] = dst;
+	/* the 8 cells given back cover one of the 9 written; grow for the other */
+	c->ncode += 8;
+	if (!emit(c, dst))
+		return false;
+	c->fx_end = c->ncode;
 	return true;
 }
 
@@ -734,7 +809,8 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	}
 	if (!pop(c, a, NULL) || !push(c, res))
 		return false;
-	if (b && !imm && !imm64 && fuse_loads(c, op, sa, sb, fl_prev, fl_at)) {
+	if (b && !imm && !imm64 &&
+	    (fuse_loads(c, op, sa, sb, fl_prev, fl_at) || fuse_madd(c, op, sa, sb, c->nl + h))) {
 		c->num_at = c->num_before = c->num_end = NO_PATCH;
 		c->last_dst = c->ncode - 1;
 		return true;
@@ -1718,6 +1794,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->last_dst = c->last_op = c->add_at = c->move_at = NO_PATCH;
 	c->num_at = c->num_before = c->num_end = NO_PATCH;
 	c->fload_at = c->fload_prev = NO_PATCH;
+	c->fx_start = c->fx_end = NO_PATCH;
 	c->label_at = 0;
 	c->max_height = 0;
 	c->ninstr = 0;

@@ -123,7 +123,14 @@ enum twm_op {
  * or with an immediate address add), each address (u32)(a + imm) + offset as in the ARI forms:
  *   TWM_OP_LL_BASE + arithmetic opcode    a1 imm1 off1 a2 imm2 off2 dst */
 #define TWM_OP_LL_BASE 0x800
-#define TWM_OP_TABLE_SIZE_ALL 0x900
+/* An f32/f64 add or sub with one operand the product of a TWM_OP_LL_BASE multiply, the multiply
+ * moved next to it: two separately rounded operations (never an FMA), "a1 imm1 off1 a2 imm2
+ * off2 c dst", opcode = base + the add/sub opcode:
+ *   TWM_OP_LLM_BASE     dst = (load1 * load2) op c     (product first)
+ *   TWM_OP_LLMR_BASE    dst = c op (load1 * load2)     (product second) */
+#define TWM_OP_LLM_BASE 0x900
+#define TWM_OP_LLMR_BASE 0xa00
+#define TWM_OP_TABLE_SIZE_ALL 0xb00
 _Static_assert(TWM_OP__END <= TWM_OP_IMM_BASE, "engine opcodes overlap the immediate forms");
 
 /* A function type; `types` holds params then results. `hash` speeds up call_indirect checks

@@ -582,6 +582,49 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	memcpy(&got, &bits, 8);
 	cr_assert(got == want, "div_ll_set %.17g", got);
 
+	/* multiplies of loads fused with the add or sub that consumes them: (1 + 2^-30) *
+	 * (1 - 2^-30) rounds to 1.0 on its own, so s - p and p + s differ from an FMA's result */
+	double x[8] = {1.0 + 0x1p-30, 3.0, 0.1, 7.0}, y[8] = {1.0 - 0x1p-30, 0.3, 5.0, 1.0 / 3};
+	memcpy(mem + 4096, x, sizeof(x));
+	memcpy(mem + 8192, y, sizeof(y));
+	volatile double vx[4] = {x[0], x[1], x[2], x[3]}, vy[4] = {y[0], y[1], y[2], y[3]};
+	volatile double s0 = -1.0;
+	struct twm_value dv3[3] = {I32(4096), I32(8192), {.type = TWM_F64}};
+	double sv = s0;
+	memcpy(&dv3[2].bits, &sv, 8);
+	double p0 = vx[0] * vy[0], p1 = vx[1] * vy[1], p2 = vx[2] * vy[2], p3 = vx[3] * vy[3];
+	want = p0 + (p1 - (p2 + (p3 + s0)));
+	bits = call_u64(inst, "madd_chain", dv3, 3, TW_ERR_OK);
+	memcpy(&got, &bits, 8);
+	cr_assert(got == want, "madd_chain %.17g, want %.17g", got, want);
+	sv = 1.0;
+	memcpy(&dv3[2].bits, &sv, 8);
+	bits = call_u64(inst, "madd_rev", dv3, 3, TW_ERR_OK);
+	memcpy(&got, &bits, 8);
+	cr_assert(got == 0.0, "madd_rev %.17g (an FMA gives 2^-60)", got);
+	sv = -1.0;
+	memcpy(&dv3[2].bits, &sv, 8);
+	want = ((vx[0] * vy[0] + vx[1] * vy[1]) + s0) + vx[1] * vy[1];
+	bits = call_u64(inst, "madd_tee", dv3, 3, TW_ERR_OK);
+	memcpy(&got, &bits, 8);
+	cr_assert(got == want, "madd_tee %.17g, want %.17g", got, want);
+	float fx = 1.0f + 0x1p-13f, fy = 1.0f - 0x1p-13f, fs = -1.0f;
+	memcpy(mem + 3072, &fx, 4);
+	memcpy(mem + 3076, &fy, 4);
+	struct twm_value mf3[3] = {I32(3072), I32(3076), {.type = TWM_F32}};
+	memcpy(&mf3[2].bits, &fs, 4);
+	bits = call_u64(inst, "madd_f32", mf3, 3, TW_ERR_OK);
+	cr_assert_eq((uint32_t)bits, 0u, "madd_f32 %#x (an FMA gives -2^-26)", (uint32_t)bits);
+	/* every load of the chain still traps, wherever its multiply was moved */
+	dv3[0] = I32(65536 - 32);
+	call_u64(inst, "madd_chain", dv3, 3, TW_ERR_OK);
+	dv3[0] = I32(65536 - 31);
+	call_u64(inst, "madd_chain", dv3, 3, TW_ERR_WASM_TRAP);
+	dv3[0] = I32(4096), dv3[1] = I32(65536 - 8);
+	call_u64(inst, "madd_chain", dv3, 3, TW_ERR_WASM_TRAP);
+	dv3[1] = I32(65536 - 7);
+	call_u64(inst, "madd_rev", dv3, 3, TW_ERR_WASM_TRAP);
+
 	/* count64 leaves large values in the slots that locals_zero's locals reuse */
 	l1 = I64(1000);
 	call_u64(inst, "count64", &l1, 1, TW_ERR_OK);

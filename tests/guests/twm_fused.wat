@@ -80,4 +80,33 @@
   (func (export "div_ll_set") (param i32 i32) (result f64)
     (local f64)
     local.get 0 f64.load local.get 1 f64.load f64.div local.set 2
-    local.get 2))
+    local.get 2)
+  ;; multiplies of two loads consumed by adds and subs, in the order clang emits an unrolled dot
+  ;; product: p1 + (p2 - (p3 + (p4 + s))); each pair is two rounded operations, never an FMA
+  (func (export "madd_chain") (param i32 i32 f64) (result f64)
+    local.get 0 f64.load local.get 1 f64.load f64.mul
+    local.get 0 i32.const 8 i32.add f64.load local.get 1 i32.const 8 i32.add f64.load f64.mul
+    local.get 0 i32.const 16 i32.add f64.load local.get 1 i32.const 16 i32.add f64.load f64.mul
+    local.get 0 i32.const 24 i32.add f64.load local.get 1 f64.load offset=24 f64.mul
+    local.get 2 f64.add
+    f64.add
+    f64.sub
+    f64.add)
+  ;; the product as the second operand: s - a*b
+  (func (export "madd_rev") (param i32 i32 f64) (result f64)
+    local.get 2
+    local.get 0 f64.load local.get 1 f64.load f64.mul
+    f64.sub)
+  (func (export "madd_f32") (param i32 i32 f32) (result f32)
+    local.get 0 f32.load local.get 1 f32.load f32.mul
+    local.get 2 f32.add)
+  ;; a product also kept in a local, and a local written between a product and its add: the
+  ;; product must be taken where it was computed
+  (func (export "madd_tee") (param i32 i32 f64) (result f64)
+    (local f64)
+    local.get 0 f64.load local.get 1 f64.load f64.mul
+    local.get 0 i32.const 8 i32.add f64.load local.get 1 i32.const 8 i32.add f64.load f64.mul
+    local.tee 3
+    f64.add
+    local.get 2 f64.add
+    local.get 3 f64.add))
