@@ -768,6 +768,31 @@ static bool fuse_madd(struct twm_compiler *c, uint8_t op, uint32_t sa, uint32_t 
 	return true;
 }
 
+/* An i32/i64 add, sub, and, or or xor (`op`, result into `dst`) of slots `sa` and `sb`, one of
+ * them written by the shift by an immediate emitted just before: the shift's four cells become
+ * the fused instruction's (TWM_OP_SHB_BASE or TWM_OP_SHA_BASE). Nothing ran between the two,
+ * and the shift's stack slot had no other reader, so only its write disappears. Covers
+ * xorshift steps ("x ^= x << 13"), rotates written as two shifts, and scaled indexes
+ * ("(i << 2) + base"). */
+static bool fuse_shift(struct twm_compiler *c, uint8_t op, uint32_t sa, uint32_t sb, uint32_t dst)
+{
+	uint32_t at = c->num_at;
+	if (at == NO_PATCH || c->num_end != c->ncode || at + 4 != c->ncode || c->label_at > at ||
+	    c->code[at] < TWM_OP_IMM_BASE || c->code[at] >= TWM_OP_IMM_BASE + 0x100)
+		return false;
+	uint32_t shift = c->code[at] - TWM_OP_IMM_BASE, sdst = c->code[at + 3];
+	int k = twm_shift_pair(op, shift);
+	bool on_b = sdst == sb && sb >= c->nl, on_a = !on_b && sdst == sa && sa >= c->nl;
+	if (k < 0 || !(on_a || on_b))
+		return false;
+	uint32_t src = c->code[at + 1], n = c->code[at + 2] & (op >= 0x7c ? 63u : 31u);
+	c->code[at] = (on_b ? TWM_OP_SHB_BASE : TWM_OP_SHA_BASE) + (uint32_t)k;
+	c->code[at + 1] = on_b ? sa : sb;
+	c->code[at + 2] = src;
+	c->code[at + 3] = n;
+	return emit(c, dst);
+}
+
 static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, uint8_t res,
 		    uint32_t fl_prev, uint32_t fl_at)
 {
@@ -810,7 +835,8 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	if (!pop(c, a, NULL) || !push(c, res))
 		return false;
 	if (b && !imm && !imm64 &&
-	    (fuse_loads(c, op, sa, sb, fl_prev, fl_at) || fuse_madd(c, op, sa, sb, c->nl + h))) {
+	    (fuse_loads(c, op, sa, sb, fl_prev, fl_at) || fuse_madd(c, op, sa, sb, c->nl + h) ||
+	     fuse_shift(c, op, sa, sb, c->nl + h))) {
 		c->num_at = c->num_before = c->num_end = NO_PATCH;
 		c->last_dst = c->ncode - 1;
 		return true;

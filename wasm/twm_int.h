@@ -130,7 +130,28 @@ enum twm_op {
  *   TWM_OP_LLMR_BASE    dst = c op (load1 * load2)     (product second) */
 #define TWM_OP_LLM_BASE 0x900
 #define TWM_OP_LLMR_BASE 0xa00
-#define TWM_OP_TABLE_SIZE_ALL 0xb00
+/* An i32/i64 add, sub, and, or or xor with one operand the result of a shift by an immediate
+ * (shl, shr_s, shr_u), the shift being the instruction just before it: "a b k dst" with b the
+ * shifted slot and k the count (already masked), opcode = base + twm_shift_pair():
+ *   TWM_OP_SHB_BASE     dst = a op (b shift k)
+ *   TWM_OP_SHA_BASE     dst = (b shift k) op a */
+#define TWM_OP_SHB_BASE 0xb00
+#define TWM_OP_SHA_BASE 0xb20
+#define TWM_OP_TABLE_SIZE_ALL 0xb40
+
+/* The index of (binary opcode `op`, immediate shift opcode `shift`) in the TWM_OP_SHB_BASE and
+ * TWM_OP_SHA_BASE families, or -1: i32 add sub and or xor, then i64's, each with shl, shr_s,
+ * shr_u of its own type (twm_interp.c's SHIFTED list is in this order). */
+static inline int twm_shift_pair(uint32_t op, uint32_t shift)
+{
+	static const uint8_t bins[10] = {0x6a, 0x6b, 0x71, 0x72, 0x73, 0x7c, 0x7d, 0x83, 0x84, 0x85};
+	for (int i = 0; i < 10; i++) {
+		uint32_t first = i < 5 ? 0x74 : 0x86;
+		if (bins[i] == op)
+			return shift >= first && shift <= first + 2 ? i * 3 + (int)(shift - first) : -1;
+	}
+	return -1;
+}
 _Static_assert(TWM_OP__END <= TWM_OP_IMM_BASE, "engine opcodes overlap the immediate forms");
 
 /* A function type; `types` holds params then results. `hash` speeds up call_indirect checks

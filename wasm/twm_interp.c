@@ -415,6 +415,40 @@ static inline uint64_t trunc_sat(double x, int kind)
 	X(0xa0, F64, +)                                                                           \
 	X(0xa1, F64, -)
 
+/* Binary operations with a shifted operand (TWM_OP_SHB_BASE, TWM_OP_SHA_BASE), in the order of
+ * twm_shift_pair(): index, type, operator, shift. */
+#define SHIFTED(X) \
+	X(0, I32, +, SHL) \
+	X(1, I32, +, SHRS) \
+	X(2, I32, +, SHRU) \
+	X(3, I32, -, SHL) \
+	X(4, I32, -, SHRS) \
+	X(5, I32, -, SHRU) \
+	X(6, I32, &, SHL) \
+	X(7, I32, &, SHRS) \
+	X(8, I32, &, SHRU) \
+	X(9, I32, |, SHL) \
+	X(10, I32, |, SHRS) \
+	X(11, I32, |, SHRU) \
+	X(12, I32, ^, SHL) \
+	X(13, I32, ^, SHRS) \
+	X(14, I32, ^, SHRU) \
+	X(15, I64, +, SHL) \
+	X(16, I64, +, SHRS) \
+	X(17, I64, +, SHRU) \
+	X(18, I64, -, SHL) \
+	X(19, I64, -, SHRS) \
+	X(20, I64, -, SHRU) \
+	X(21, I64, &, SHL) \
+	X(22, I64, &, SHRS) \
+	X(23, I64, &, SHRU) \
+	X(24, I64, |, SHL) \
+	X(25, I64, |, SHRS) \
+	X(26, I64, |, SHRU) \
+	X(27, I64, ^, SHL) \
+	X(28, I64, ^, SHRS) \
+	X(29, I64, ^, SHRU)
+
 /* Trapping arithmetic and truncations, with hand-written handlers below. */
 #define SPECIAL(X)                                                                                \
 	X(0x6d) X(0x6e) X(0x6f) X(0x70) X(0x7f) X(0x80) X(0x81) X(0x82) X(0xa8) X(0xa9) X(0xaa)   \
@@ -537,6 +571,29 @@ NUM1(H1)
 NUM2(H2)
 NUM2I(H2I)
 NUM2I(H2L)
+
+/* A binary operation on a shifted operand: "a b k dst", k already masked to the type's width. */
+#define SH_SHL(t, v, k) ((v) << (k))
+#define SH_SHRU(t, v, k) ((v) >> (k))
+#define SH_SHRS(t, v, k) ((T_##t)(S_##t(v) >> (k)))
+#define S_I32(v) S32(v)
+#define S_I64(v) S64(v)
+#define HSH(i, t, sym, sh)                                                                        \
+	H(hshb_##i)                                                                               \
+	{                                                                                         \
+		T_##t a = GET_##t(SL(1)), s = SH_##sh(t, GET_##t(SL(2)), ip[3]);                  \
+		SL(4) = PUT_##t(a sym s);                                                         \
+		ip += 5;                                                                          \
+		NEXT();                                                                           \
+	}                                                                                         \
+	H(hsha_##i)                                                                               \
+	{                                                                                         \
+		T_##t a = GET_##t(SL(1)), s = SH_##sh(t, GET_##t(SL(2)), ip[3]);                  \
+		SL(4) = PUT_##t(s sym a);                                                         \
+		ip += 5;                                                                          \
+		NEXT();                                                                           \
+	}
+SHIFTED(HSH)
 
 /* Loads and stores: ea is at most 2^32 - 1 + 2^32 - 1, so the 64-bit sum cannot wrap. */
 #define ACCESS(name, EA, width, body, len)                                                        \
@@ -1416,6 +1473,7 @@ H(h_bad)
 #define TBL_ACC(op, ...) [op] = h_##op, [TWM_OP_ARR_BASE + op] = hrr_##op,                      \
 			 [TWM_OP_ARI_BASE + op] = hri_##op,
 #define TBL_LL(op, ...) [TWM_OP_LL_BASE + op] = hll_##op,
+#define TBL_SH(i, ...) [TWM_OP_SHB_BASE + i] = hshb_##i, [TWM_OP_SHA_BASE + i] = hsha_##i,
 #define TBL_LLM(op, ...) [TWM_OP_LLM_BASE + op] = hllm_##op, [TWM_OP_LLMR_BASE + op] = hllmr_##op,
 #define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = hsi_##op, [TWM_OP_SIRR_BASE + op] = hsirr_##op, \
 			  [TWM_OP_SIRI_BASE + op] = hsiri_##op,
@@ -1423,7 +1481,7 @@ static const handler_fn table[TWM_OP_TABLE_SIZE_ALL] = {
 	[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = h_bad,
 	NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_ACC) STORES(TBL_ACC) SPECIAL(TBL_SP)
 		TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) NUM2I(TBL_L) STORES_IMM(TBL_SIMM) FARITH(TBL_LL)
-		FMADD(TBL_LLM)};
+		FMADD(TBL_LLM) SHIFTED(TBL_SH)};
 #pragma clang diagnostic pop
 
 enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)

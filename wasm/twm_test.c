@@ -625,6 +625,25 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	dv3[1] = I32(65536 - 7);
 	call_u64(inst, "madd_rev", dv3, 3, TW_ERR_WASM_TRAP);
 
+	/* binary operations on a shifted operand */
+	uint64_t x64 = 0x0123456789abcdefull;
+	l1 = I64(x64);
+	x64 ^= x64 << 13;
+	x64 ^= x64 >> 7;
+	x64 ^= x64 << (81 & 63);
+	cr_assert_eq(call_u64(inst, "xorshift", &l1, 1, TW_ERR_OK), x64);
+	int32_t i0 = -123456789, i1 = -987654;
+	a2[0] = I32(i0), a2[1] = I32(i1);
+	uint32_t w32 = ((uint32_t)i0 - (uint32_t)(i1 >> 3)) ^ (((uint32_t)i1 << 2) - (uint32_t)i0);
+	cr_assert_eq((uint32_t)call_u64(inst, "sh_sub32", a2, 2, TW_ERR_OK), w32);
+	int64_t j0 = -0x123456789abcdll, j1 = -0x7edcba987654321ll;
+	struct twm_value b2[2] = {I64(j0), I64(j1)};
+	uint64_t w64 = (((uint64_t)(j1 >> 3) - (uint64_t)j0) & ((uint64_t)j0 >> 60)) +
+		       (((uint64_t)j1 << 4) | (uint64_t)j0);
+	cr_assert_eq(call_u64(inst, "sh_mix64", b2, 2, TW_ERR_OK), w64);
+	a2[0] = I32(1000), a2[1] = I32(0xf0);
+	cr_assert_eq((uint32_t)call_u64(inst, "sh_tee", a2, 2, TW_ERR_OK), (1000 + 0xf) * 0xf);
+
 	/* count64 leaves large values in the slots that locals_zero's locals reuse */
 	l1 = I64(1000);
 	call_u64(inst, "count64", &l1, 1, TW_ERR_OK);

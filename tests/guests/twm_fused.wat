@@ -109,4 +109,22 @@
     local.tee 3
     f64.add
     local.get 2 f64.add
-    local.get 3 f64.add))
+    local.get 3 f64.add)
+  ;; binary operations on a shifted operand, the shift on either side; counts are masked
+  (func (export "xorshift") (param i64) (result i64)
+    local.get 0 local.get 0 i64.const 13 i64.shl i64.xor local.tee 0
+    i64.const 7 i64.shr_u local.get 0 i64.xor local.tee 0
+    local.get 0 i64.const 81 i64.shl i64.xor)
+  (func (export "sh_sub32") (param i32 i32) (result i32)
+    local.get 0 local.get 1 i32.const 35 i32.shr_s i32.sub
+    local.get 1 i32.const 2 i32.shl local.get 0 i32.sub
+    i32.xor)
+  (func (export "sh_mix64") (param i64 i64) (result i64)
+    local.get 1 i64.const 3 i64.shr_s local.get 0 i64.sub
+    local.get 0 i64.const 60 i64.shr_u i64.and
+    local.get 1 i64.const 4 i64.shl local.get 0 i64.or
+    i64.add)
+  (func (export "sh_tee") (param i32 i32) (result i32)
+    (local i32)
+    local.get 0 local.get 1 i32.const 4 i32.shr_u local.tee 2 i32.add
+    local.get 2 i32.mul))
