@@ -891,6 +891,45 @@ static uint32_t back_op(uint32_t op)
 /* A conditional branch on `cond` (taken when it is non-zero if `when_true`, else when zero) to
  * `target` (a cell value: resolved index or patch link; with `back`, a loop's LOOP header). A
  * compare computed by the previous instruction only for this branch is fused into it. */
+/* A backedge compare-and-branch `bop` (forward form, operands a b, loop target `target`) about to
+ * be emitted at c->ncode, where the compare fused into it stood: if the instruction before that
+ * compare is an add of the same type into one of its operands (a loop's "i += step; i < n"),
+ * emit both as one TWM_OP_ABR_BASE instruction. The add still writes its destination. */
+static bool fuse_add_backedge(struct twm_compiler *c, uint32_t bop, uint32_t a, uint32_t b,
+			      uint32_t target)
+{
+	static const uint8_t mirror[10] = {0, 1, 4, 5, 2, 3, 8, 9, 6, 7};
+	uint32_t t = c->num_before, cmp;
+	bool is64, cmp_imm;
+	if (bop >= TWM_OP_BR_EQ && bop <= TWM_OP_BR_GE_U)
+		is64 = false, cmp_imm = false, cmp = bop - TWM_OP_BR_EQ;
+	else if (bop >= TWM_OP_BRI_EQ && bop <= TWM_OP_BRI_GE_U)
+		is64 = false, cmp_imm = true, cmp = bop - TWM_OP_BRI_EQ;
+	else if (bop >= TWM_OP_BR64_EQ && bop <= TWM_OP_BR64_GE_U)
+		is64 = true, cmp_imm = false, cmp = bop - TWM_OP_BR64_EQ;
+	else if (bop >= TWM_OP_BRI64_EQ && bop <= TWM_OP_BRI64_GE_U)
+		is64 = true, cmp_imm = true, cmp = bop - TWM_OP_BRI64_EQ;
+	else
+		return false;
+	if (t == NO_PATCH || c->num_at != c->ncode || t + 4 != c->ncode || c->label_at > t)
+		return false;
+	uint32_t add = is64 ? 0x7c : 0x6a, op = c->code[t], d = c->code[t + 3];
+	if (op != add && op != TWM_OP_IMM_BASE + add)
+		return false;
+	if (d != a) {
+		if (cmp_imm || d != b)
+			return false;
+		b = a; /* d cmp' a, the compare mirrored */
+		cmp = mirror[cmp];
+	}
+	uint32_t x = c->code[t + 1], y = c->code[t + 2];
+	c->ncode = t;
+	c->num_at = c->num_before = c->num_end = NO_PATCH;
+	uint32_t at = c->ncode;
+	return emit3(c, TWM_ABR_OP(is64, op != add, cmp_imm, cmp), x, y) &&
+	       emit3(c, d, b, target + 3 - at);
+}
+
 static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_true,
 			     uint32_t prev_op, uint32_t prev_dst, uint32_t target, bool back)
 {
@@ -961,6 +1000,8 @@ static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_tr
 			c->ncode = prev_op;
 		}
 	}
+	if (back && two && fuse_add_backedge(c, bop, a, b, target))
+		return true;
 	if (back) {
 		/* backedges are relative to the branch instruction (see twm_int.h) */
 		bop = back_op(bop);

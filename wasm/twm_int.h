@@ -137,7 +137,17 @@ enum twm_op {
  *   TWM_OP_SHA_BASE     dst = (b shift k) op a */
 #define TWM_OP_SHB_BASE 0xb00
 #define TWM_OP_SHA_BASE 0xb20
-#define TWM_OP_TABLE_SIZE_ALL 0xb40
+/* A loop's increment fused with its backedge: an i32/i64 add whose result the compare-and-branch
+ * just after it tests, "x y d b target": d = x + y, then branch back when d cmp b (target as in
+ * the BRB forms). Opcode = TWM_OP_ABR_BASE + twm_abr_op(); y and b may be immediates
+ * (sign-extended 32-bit for i64). */
+#define TWM_OP_ABR_BASE 0xb40
+#define TWM_OP_TABLE_SIZE_ALL 0xbc0
+
+/* cmp: 0..9 for eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u, as in the binary format. */
+#define TWM_ABR_OP(is64, add_imm, cmp_imm, cmp)                                                   \
+	(TWM_OP_ABR_BASE + ((uint32_t)(is64) << 6 | (uint32_t)(add_imm) << 5 |                    \
+			    (uint32_t)(cmp_imm) << 4 | (uint32_t)(cmp)))
 
 /* The index of (binary opcode `op`, immediate shift opcode `shift`) in the TWM_OP_SHB_BASE and
  * TWM_OP_SHA_BASE families, or -1: i32 add sub and or xor, then i64's, each with shl, shr_s,

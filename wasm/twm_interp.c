@@ -935,6 +935,41 @@ CMPS64(HBRI64, BRI64_)
 CMPS64(HBRB64, BRB64_)
 CMPS64(HBRBI64, BRBI64_)
 
+/* An add fused with the backedge that tests its result (TWM_OP_ABR_BASE): "x y d b target".
+ * The sum is written before the compare reads its operands, as the two instructions do. */
+#define ABR_Y_REG(t) GET_##t(SL(2))
+#define ABR_Y_IMM(t) IMM_##t(ip[2])
+#define ABR_B_REG(t) GET_##t(SL(4))
+#define ABR_B_IMM(t) IMM_##t(ip[4])
+#define HABR_ONE(t, k, yk, bk, cmp)                                                               \
+	H(habr_##t##_##k##_##yk##bk)                                                              \
+	{                                                                                         \
+		T_##t a = GET_##t(SL(1)) + ABR_Y_##yk(t);                                         \
+		SL(3) = PUT_##t(a);                                                               \
+		T_##t b = ABR_B_##bk(t);                                                          \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[5]);                                                          \
+		else                                                                              \
+			ip += 6;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HABR(t, k, cmp)                                                                           \
+	HABR_ONE(t, k, REG, REG, cmp)                                                             \
+	HABR_ONE(t, k, REG, IMM, cmp) HABR_ONE(t, k, IMM, REG, cmp) HABR_ONE(t, k, IMM, IMM, cmp)
+#define ABR_CMPS(X, t)                                                                            \
+	X(t, 0, a == b)                                                                           \
+	X(t, 1, a != b)                                                                           \
+	X(t, 2, S_##t(a) < S_##t(b))                                                              \
+	X(t, 3, a < b)                                                                            \
+	X(t, 4, S_##t(a) > S_##t(b))                                                              \
+	X(t, 5, a > b)                                                                            \
+	X(t, 6, S_##t(a) <= S_##t(b))                                                             \
+	X(t, 7, a <= b)                                                                           \
+	X(t, 8, S_##t(a) >= S_##t(b))                                                             \
+	X(t, 9, a >= b)
+ABR_CMPS(HABR, I32)
+ABR_CMPS(HABR, I64)
+
 H(h_BRB)
 {
 	BACKEDGE(ip[1]);
@@ -1474,6 +1509,15 @@ H(h_bad)
 			 [TWM_OP_ARI_BASE + op] = hri_##op,
 #define TBL_LL(op, ...) [TWM_OP_LL_BASE + op] = hll_##op,
 #define TBL_SH(i, ...) [TWM_OP_SHB_BASE + i] = hshb_##i, [TWM_OP_SHA_BASE + i] = hsha_##i,
+#define ABR_W_I32 false
+#define ABR_W_I64 true
+#define ABR_K_REG false
+#define ABR_K_IMM true
+#define TBL_ABR_ONE(t, k, yk, bk)                                                                 \
+	[TWM_ABR_OP(ABR_W_##t, ABR_K_##yk, ABR_K_##bk, k)] = habr_##t##_##k##_##yk##bk,
+#define TBL_ABR(t, k, ...)                                                                        \
+	TBL_ABR_ONE(t, k, REG, REG) TBL_ABR_ONE(t, k, REG, IMM) TBL_ABR_ONE(t, k, IMM, REG)      \
+		TBL_ABR_ONE(t, k, IMM, IMM)
 #define TBL_LLM(op, ...) [TWM_OP_LLM_BASE + op] = hllm_##op, [TWM_OP_LLMR_BASE + op] = hllmr_##op,
 #define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = hsi_##op, [TWM_OP_SIRR_BASE + op] = hsirr_##op, \
 			  [TWM_OP_SIRI_BASE + op] = hsiri_##op,
@@ -1481,7 +1525,7 @@ static const handler_fn table[TWM_OP_TABLE_SIZE_ALL] = {
 	[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = h_bad,
 	NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_ACC) STORES(TBL_ACC) SPECIAL(TBL_SP)
 		TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) NUM2I(TBL_L) STORES_IMM(TBL_SIMM) FARITH(TBL_LL)
-		FMADD(TBL_LLM) SHIFTED(TBL_SH)};
+		FMADD(TBL_LLM) SHIFTED(TBL_SH) ABR_CMPS(TBL_ABR, I32) ABR_CMPS(TBL_ABR, I64)};
 #pragma clang diagnostic pop
 
 enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)

@@ -644,6 +644,33 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	a2[0] = I32(1000), a2[1] = I32(0xf0);
 	cr_assert_eq((uint32_t)call_u64(inst, "sh_tee", a2, 2, TW_ERR_OK), (1000 + 0xf) * 0xf);
 
+	/* loop increments fused with their backedge, run whole and in slices of 1 to 7 fuel units
+	 * (a slice can stop at every backedge) */
+	uint64_t want_sum = 0;
+	for (uint32_t j = 7; j < 1000; j += 13)
+		want_sum += j;
+	for (int k = 0; k < 10; k++)
+		want_sum *= 3;
+	for (int64_t k = 0; k < 25; k++)
+		want_sum ^= (uint64_t)k;
+	want_sum += 40;
+	struct twm_value s3[3] = {I32(7), I32(13), I32(1000)};
+	cr_assert_eq(call_u64(inst, "abr_sum", s3, 3, TW_ERR_OK), want_sum);
+	struct twm_extern xs;
+	cr_assert_eq(twm_instance_export(inst, "abr_sum", &xs), TW_ERR_OK);
+	for (uint64_t fuel = 1; fuel <= 7; fuel++) {
+		cr_assert_eq(twm_call_begin(inst, xs.u.func, s3, 3, &err), TW_ERR_OK, "%s", err.msg);
+		enum tw_err rc;
+		while ((rc = twm_call_run(inst, fuel, &err)) == TW_ERR_WASM_FUEL)
+			;
+		cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
+		struct twm_value res;
+		cr_assert_eq(twm_call_results(inst, &res, 1), 1);
+		cr_assert_eq(res.bits, want_sum, "fuel %llu", (unsigned long long)fuel);
+	}
+	a1 = I32(0x10000000);
+	cr_assert_eq(call_u64(inst, "abr_wrap", &a1, 1, TW_ERR_OK), 2);
+
 	/* count64 leaves large values in the slots that locals_zero's locals reuse */
 	l1 = I64(1000);
 	call_u64(inst, "count64", &l1, 1, TW_ERR_OK);

@@ -127,4 +127,31 @@
   (func (export "sh_tee") (param i32 i32) (result i32)
     (local i32)
     local.get 0 local.get 1 i32.const 4 i32.shr_u local.tee 2 i32.add
-    local.get 2 i32.mul))
+    local.get 2 i32.mul)
+  ;; loop increments fused with their backedge: i32 add of a register then lt_u (a sieve's
+  ;; "j += i; j < n"), add of an immediate then ne with an immediate, an i64 add whose result is
+  ;; the compare's second operand (mirrored: n > i), and a signed compare that wraps
+  (func (export "abr_sum") (param i32 i32 i32) (result i64)
+    (local i64 i64 i64)
+    loop
+      local.get 3 local.get 0 i64.extend_i32_u i64.add local.set 3
+      local.get 0 local.get 1 i32.add local.tee 0 local.get 2 i32.lt_u br_if 0
+    end
+    i32.const 0 local.set 0
+    loop
+      local.get 3 i64.const 3 i64.mul local.set 3
+      local.get 0 i32.const 4 i32.add local.tee 0 i32.const 40 i32.ne br_if 0
+    end
+    i64.const 25 local.set 5
+    loop
+      local.get 3 local.get 4 i64.xor local.set 3
+      local.get 5 local.get 4 i64.const 1 i64.add local.tee 4 i64.gt_s br_if 0
+    end
+    local.get 3 local.get 0 i64.extend_i32_u i64.add)
+  (func (export "abr_wrap") (param i32) (result i32)
+    (local i32)
+    loop
+      local.get 1 i32.const 1 i32.add local.set 1
+      local.get 0 i32.const 0x40000000 i32.add local.tee 0 i32.const 0 i32.gt_s br_if 0
+    end
+    local.get 1))
