@@ -7,14 +7,19 @@ and their geometric means; writes build/bench-interp/results.json.
     bench/interp_vs_native.py [--runs N] [--peers node,wasm-interp] [--binary build/tensor-wasm]
     ninja bench-interp
 
-Wall-clock times on a shared machine wander; run it on a quiet one and read the ratios, which are
-measured in the same session. Every program's output is checked to be identical across runtimes.
-wasm-interp is ~100x slower than native, so it runs once per program (--peers to leave it out).
+Runs are interleaved (round r runs every runtime once, in turn), so drift in the machine's load
+falls on all of them alike. Each run records the child's wall time and its CPU time (user + system,
+from wait4): on a shared machine with more runnable threads than cores the wall time includes
+waiting for a core, the CPU time does not, so the CPU-time ratios are the ones to read there and
+the wall-time ratios on a quiet machine. Every program's output is checked to be identical across
+runtimes. Arguments are chosen so native code runs for ~0.1 s or more and process start-up does
+not decide the ratio. wasm-interp is ~100x slower than native, so it runs once per program.
 """
 import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,7 +33,7 @@ OUT = os.path.join(ROOT, "build", "bench-interp")
 NODE_RUNNER = r"""
 const { WASI } = require('node:wasi');
 const fs = require('node:fs');
-const wasi = new WASI({ version: 'preview1', args: [process.argv[2]], env: {} });
+const wasi = new WASI({ version: 'preview1', args: process.argv.slice(2), env: {} });
 const mod = new WebAssembly.Module(fs.readFileSync(process.argv[2]));
 const inst = new WebAssembly.Instance(mod, wasi.getImportObject());
 wasi.start(inst);
@@ -45,13 +50,25 @@ def build(name):
     return native, wasm
 
 
-def timed(cmd):
+# Arguments per program (the programs' own defaults otherwise): enough work that native code
+# runs for ~0.1 s.
+ARGS = {"fib": ["38"]}
+
+
+def run_one(cmd):
+    """Runs cmd; returns (wall seconds, CPU seconds of the child, its stdout). The child is
+    reaped by communicate(), so its usage is the increase of RUSAGE_CHILDREN (the script runs
+    one child at a time)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    dt = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr[-500:]))
-    return dt, r.stdout
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate()
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode, err[-500:]))
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, out
 
 
 def main():
@@ -81,46 +98,61 @@ def main():
     results = {}
     for name in names:
         native, wasm = build(name)
-        row = {}
+        extra = ARGS.get(name, [])
+        cmds = {eng: ([native] if prefix is None else prefix + [wasm]) + extra
+                for eng, prefix in engines.items()}
+        samples = {eng: {"wall": [], "cpu": []} for eng in engines}
         expected = None
-        for eng, prefix in engines.items():
-            cmd = [native] if prefix is None else prefix + [wasm]
-            runs = 1 if eng == "wasm-interp" else args.runs
-            times = []
-            for _ in range(runs):
-                dt, out = timed(cmd)
+        for r in range(args.runs):
+            for eng, cmd in cmds.items():
+                if eng == "wasm-interp" and r > 0:
+                    continue
+                wall, cpu, out = run_one(cmd)
                 if expected is None:
                     expected = out
                 elif out != expected:
                     raise RuntimeError("%s printed %r under %s, %r natively" %
                                        (name, out, eng, expected))
-                times.append(dt)
-            row[eng] = {"median_s": statistics.median(times), "runs": times}
-            print("  %-8s %-12s median %.3f s over %d run(s)" %
-                  (name, eng, row[eng]["median_s"], runs), flush=True)
+                samples[eng]["wall"].append(wall)
+                samples[eng]["cpu"].append(cpu)
+        row = {}
+        for eng, smp in samples.items():
+            row[eng] = {"median_s": statistics.median(smp["wall"]),
+                        "median_cpu_s": statistics.median(smp["cpu"]),
+                        "runs": smp["wall"], "cpu_runs": smp["cpu"]}
+            print("  %-8s %-12s wall %.3f s, cpu %.3f s (medians of %d)" %
+                  (name, eng, row[eng]["median_s"], row[eng]["median_cpu_s"],
+                   len(smp["wall"])), flush=True)
         results[name] = row
     cols = [e for e in engines if e != "native"]
-    print()
-    print("| program | native (s) | " + " | ".join("%s (s) | x native" % c for c in cols) + " |")
-    print("|---|---:|" + "---:|---:|" * len(cols))
-    logs = {c: [] for c in cols}
-    for name in names:
-        nat = results[name]["native"]["median_s"]
-        cells = ["%.3f" % nat]
-        for c in cols:
-            t = results[name][c]["median_s"]
-            ratio = t / nat if nat > 0 else float("inf")
-            logs[c].append(math.log(ratio))
-            cells += ["%.3f" % t, "%.1f" % ratio]
-        print("| %s | %s |" % (name, " | ".join(cells)))
-    geo = {c: math.exp(sum(v) / len(v)) for c, v in logs.items() if v}
-    print("| **geomean** | | " + " | ".join("| **%.1f**" % geo[c] for c in cols) + " |")
+    geo = {}
+    for key, label in (("median_cpu_s", "CPU time"), ("median_s", "wall time")):
+        print()
+        print("%s, medians (s) and ratios to native:" % label)
+        print()
+        print("| program | native | " + " | ".join("%s | x native" % c for c in cols) + " |")
+        print("|---|---:|" + "---:|---:|" * len(cols))
+        logs = {c: [] for c in cols}
+        for name in names:
+            nat = results[name]["native"][key]
+            cells = ["%.3f" % nat]
+            for c in cols:
+                t = results[name][c][key]
+                ratio = t / nat if nat > 0 else float("inf")
+                logs[c].append(math.log(ratio))
+                cells += ["%.3f" % t, "%.1f" % ratio]
+            print("| %s | %s |" % (name, " | ".join(cells)))
+        geo[key] = {c: math.exp(sum(v) / len(v)) for c, v in logs.items() if v}
+        print("| **geomean** | | " + " | ".join("| **%.1f**" % geo[key][c] for c in cols) + " |")
     with open(os.path.join(OUT, "results.json"), "w") as f:
-        json.dump({"runs": args.runs, "results": results, "geomean_x_native": geo}, f, indent=1)
-    worst = max(results[n]["tensor-wasm"]["median_s"] / results[n]["native"]["median_s"]
-                for n in names)
-    print("\ntensor-wasm: geomean %.1fx native (goal <= 6x), worst %.1fx (goal <= 10x)" %
-          (geo["tensor-wasm"], worst))
+        json.dump({"runs": args.runs, "args": ARGS, "results": results,
+                   "geomean_x_native": geo["median_s"],
+                   "geomean_cpu_x_native": geo["median_cpu_s"]}, f, indent=1)
+    print()
+    for key, label in (("median_cpu_s", "CPU time"), ("median_s", "wall time")):
+        worst = max(results[n]["tensor-wasm"][key] / results[n]["native"][key] for n in names)
+        print("tensor-wasm, %s: geomean %.1fx native (goal <= 6x), worst %.1fx (goal <= 10x)" %
+              (label, geo[key]["tensor-wasm"], worst))
 
 
 if __name__ == "__main__":
