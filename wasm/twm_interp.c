@@ -2,9 +2,12 @@
  * twm_interp.c — the interpreter: runs internal code (see twm_int.h) on an instance's own frame
  * and value stacks.
  *
- * Dispatch is direct threading by computed goto through a table indexed by opcode. Instructions
- * name frame slots, so a handler is "load operands from fp[...], compute, store to fp[...], step
- * ip". wasm-to-wasm calls never recurse on the C stack: a call pushes a struct twm_frame onto the
+ * Dispatch is tail-call threading: each opcode has its own handler function, and a handler ends
+ * with a guaranteed tail call through a table indexed by the next opcode. The table is a read-only
+ * copy that lies right after the run state (struct rt) in a per-thread block, so the run-state
+ * pointer every handler holds in a register also addresses the table (see struct rt_block).
+ * Instructions name frame slots, so a handler is "load operands from fp[...], compute, store to
+ * fp[...], step ip". wasm-to-wasm calls never recurse on the C stack: a call pushes a struct twm_frame onto the
  * instance's frame array and switches ip/fp, a return pops it. That makes a fuel stop a matter of
  * saving three registers (ip, fp, current function) and makes "call stack exhausted" a bounds
  * check instead of a C stack overflow.
@@ -18,8 +21,12 @@
  * checks.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "wasm/twm_int.h"
@@ -496,9 +503,28 @@ typedef int (*handler_fn)(ARGS);
 
 static const handler_fn table[TWM_OP_TABLE_SIZE_ALL];
 
+/* The run state followed by a copy of the handler table, one per thread (see rt_block_get).
+ * Handlers hold the run-state pointer in a register anyway, so the table is at a displacement
+ * fixed at compile time from it and a dispatch is `mov (ip),%eax; jmp *DISP(rt,%rax,8)`. The
+ * static table is at a fixed distance from the program counter instead, which costs a `lea` of
+ * its address per dispatch in position-independent code. The copy's pages are read-only. */
+struct rt_block {
+	struct rt rt;
+	const handler_fn table[TWM_OP_TABLE_SIZE_ALL];
+};
+
+/* The thread's block, written as an offset from the static table. The value is `rt` itself (the
+ * block begins with it) and clang folds `table + (rt - table)` back to `rt`, but the load of the
+ * next handler is then one from constant memory as far as the compiler knows, which it is: the
+ * copy never changes during a run. That is what lets clang fold the load into the jump. Through
+ * a plain `(const struct rt_block *)rt` the load is ordered after the argument set-up of the tail
+ * call and stays a separate `mov` before a `jmp *%rax`: no instruction saved. */
+#define RT_BLOCK(rt)                                                                              \
+	((const struct rt_block *)((const char *)table + ((intptr_t)(rt) - (intptr_t)table)))
+
 /* Dispatch: a guaranteed tail call, so each handler is its own small function with its own
  * register allocation and the C stack stays flat however long the guest runs. */
-#define NEXT() __attribute__((musttail)) return table[*ip](PASS)
+#define NEXT() __attribute__((musttail)) return RT_BLOCK(rt)->table[*ip](PASS)
 #define SL(i) fp[ip[i]]
 #define TRAP(t)                                                                                   \
 	do {                                                                                      \
@@ -1528,10 +1554,80 @@ static const handler_fn table[TWM_OP_TABLE_SIZE_ALL] = {
 		FMADD(TBL_LLM) SHIFTED(TBL_SH) ABR_CMPS(TBL_ABR, I32) ABR_CMPS(TBL_ABR, I64)};
 #pragma clang diagnostic pop
 
+/* ---- the per-thread run block ----------------------------------------------------------- */
+
+static pthread_once_t blk_once = PTHREAD_ONCE_INIT;
+static pthread_key_t blk_key; /* its destructor unmaps the thread's block at thread exit */
+static bool blk_key_made;
+static _Thread_local struct rt_block *my_blk;
+
+/* The mapping: whole pages of run state ending where the table's first page begins, then the
+ * table's pages. `head` is the writable part, `len` the whole mapping. */
+static void blk_layout(size_t *head, size_t *len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t off = offsetof(struct rt_block, table);
+	*head = (off + page - 1) / page * page;
+	*len = *head + (sizeof(table) + page - 1) / page * page;
+}
+
+static void blk_free(void *p)
+{
+	size_t head, len;
+	blk_layout(&head, &len);
+	munmap((char *)p + offsetof(struct rt_block, table) - head, len);
+	/* Another key's destructor that runs wasm on this thread gets a fresh block. */
+	my_blk = NULL;
+}
+
+static void blk_key_make(void)
+{
+	blk_key_made = pthread_key_create(&blk_key, blk_free) == 0;
+}
+
+/* The calling thread's block, mapped on its first run. NULL with `err` set when the mapping, the
+ * protection or the thread-exit registration fails. */
+static struct rt_block *rt_block_get(struct twm_error *err)
+{
+	size_t head, len;
+	char *base;
+	struct rt_block *blk;
+	if (my_blk)
+		return my_blk;
+	pthread_once(&blk_once, blk_key_make);
+	if (!blk_key_made)
+		goto out_err;
+	blk_layout(&head, &len);
+	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		goto out_err;
+	blk = (struct rt_block *)(base + head - offsetof(struct rt_block, table));
+	memcpy((void *)blk->table, table, sizeof(table));
+	if (mprotect(base + head, len - head, PROT_READ) != 0)
+		goto out_unmap;
+	if (pthread_setspecific(blk_key, blk) != 0)
+		goto out_unmap;
+	my_blk = blk;
+	return blk;
+out_unmap:
+	munmap(base, len);
+out_err:
+	twm_err_set(err, TW_ERR_NOMEM, "out of memory for the interpreter's run state");
+	return NULL;
+}
+
 enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
 {
+	struct rt_block *blk = rt_block_get(err);
+	if (!blk)
+		return TW_ERR_NOMEM;
+	struct rt *rt = &blk->rt;
+	/* A host function can run another call on this thread in the middle of this run (nested
+	 * runs share the thread's block): keep the enclosing run's state and put it back on the way
+	 * out. Nothing in the block outlives a run; what a resumed call needs is in the instance. */
+	struct rt outer = *rt;
 	struct twm_func *cur = sinst->cur;
-	struct rt rt = {
+	*rt = (struct rt){
 		.sinst = sinst,
 		.inst = cur->inst,
 		.cur = cur,
@@ -1549,39 +1645,42 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	};
 	const uint32_t *ip = sinst->ip;
 	enum tw_err rc;
-	int x = table[*ip](ip, sinst->fp, rt.m0->data, rt.m0->size, fuel, &rt);
-	sinst->fuel_used += (uint64_t)(fuel - rt.fuel);
+	int x = blk->table[*ip](ip, sinst->fp, rt->m0->data, rt->m0->size, fuel, rt);
+	sinst->fuel_used += (uint64_t)(fuel - rt->fuel);
 	switch (x) {
 	case X_SUSPEND:
-		sinst->ip = rt.ip;
-		sinst->fp = rt.fp;
-		sinst->cur = rt.cur;
-		sinst->depth = (uint32_t)(rt.fr - rt.fr_base);
+		sinst->ip = rt->ip;
+		sinst->fp = rt->fp;
+		sinst->cur = rt->cur;
+		sinst->depth = (uint32_t)(rt->fr - rt->fr_base);
 		sinst->suspended = true;
-		return TW_ERR_WASM_FUEL;
+		rc = TW_ERR_WASM_FUEL;
+		goto out_restore;
 	case X_DONE:
 		rc = TW_ERR_OK;
 		break;
 	case X_TRAP:
-		twm_err_trap(err, rt.trap);
-		if (rt.trap_idx != UINT32_MAX && (rt.trap == TWM_TRAP_UNDEFINED_ELEMENT ||
-						  rt.trap == TWM_TRAP_UNINIT_ELEMENT))
-			snprintf(err->msg, sizeof(err->msg), "%s %u", twm_trap_str(rt.trap),
-				 rt.trap_idx);
+		twm_err_trap(err, rt->trap);
+		if (rt->trap_idx != UINT32_MAX && (rt->trap == TWM_TRAP_UNDEFINED_ELEMENT ||
+						   rt->trap == TWM_TRAP_UNINIT_ELEMENT))
+			snprintf(err->msg, sizeof(err->msg), "%s %u", twm_trap_str(rt->trap),
+				 rt->trap_idx);
 		rc = err->code;
 		break;
 	default:
-		rc = rt.rc;
+		rc = rt->rc;
 		if (rc == TW_ERR_WASM_PENDING) {
 			/* twm_call_run marks the call suspended at this depth (twm_host_pend.c) */
-			sinst->ip = rt.ip;
-			sinst->fp = rt.fp;
-			sinst->cur = rt.cur;
-			sinst->pend_depth = (uint32_t)(rt.fr - rt.fr_base);
+			sinst->ip = rt->ip;
+			sinst->fp = rt->fp;
+			sinst->cur = rt->cur;
+			sinst->pend_depth = (uint32_t)(rt->fr - rt->fr_base);
 		}
 		break;
 	}
 	sinst->depth = 0;
 	sinst->suspended = false;
+out_restore:
+	*rt = outer;
 	return rc;
 }

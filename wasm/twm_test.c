@@ -2,6 +2,7 @@
  * slices, host functions, traps and the bounds that protect us from hostile modules. Uses the
  * fixture build/guests/twm_engine.wasm (tests/guests/twm_engine.wat) and hand-made bytes. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -680,4 +681,131 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	twm_instance_free(inst);
 	twm_module_unref(mod);
 	free(bytes);
+}
+
+/* Nested runs: a host function of one instance runs calls of others on the same thread. The
+ * interpreter's per-thread run state must come back intact for the enclosing run. */
+#define NEST_LEVELS 4
+
+struct nest {
+	struct twm_instance *inst[NEST_LEVELS];
+	struct twm_func *run[NEST_LEVELS], *trap[NEST_LEVELS];
+	uint32_t model_mem[NEST_LEVELS];
+};
+
+static uint32_t nest_model_run(struct nest *n, uint32_t lvl, uint32_t count);
+
+static uint32_t nest_model_inner(struct nest *n, uint32_t lvl, uint32_t i)
+{
+	return lvl + 1 < NEST_LEVELS ? nest_model_run(n, lvl + 1, i + 1) : i * 7 + lvl;
+}
+
+static uint32_t nest_model_run(struct nest *n, uint32_t lvl, uint32_t count)
+{
+	uint32_t acc = 1;
+	for (uint32_t i = 0; i < count; i++) {
+		acc = acc * 31 + nest_model_inner(n, lvl, i);
+		n->model_mem[lvl] += acc;
+	}
+	return acc + n->model_mem[lvl];
+}
+
+static enum tw_err host_inner(struct twm_call_ctx *ctx, const uint64_t *args, uint64_t *results,
+			      void *env)
+{
+	struct nest *n = env;
+	uint32_t lvl = (uint32_t)args[0], i = (uint32_t)args[1];
+	struct twm_value a[2] = {twm_val_i32(lvl + 1), twm_val_i32(i + 1)}, r;
+	struct twm_error err;
+	if (lvl + 1 >= NEST_LEVELS) {
+		results[0] = i * 7 + lvl;
+		return TW_ERR_OK;
+	}
+	if (i == 1 && twm_invoke(n->inst[lvl + 1], n->trap[lvl + 1], NULL, 0, NULL, 0, &err) !=
+			      TW_ERR_WASM_TRAP)
+		return twm_ctx_trap(ctx, "nested trap did not trap");
+	if (twm_invoke(n->inst[lvl + 1], n->run[lvl + 1], a, 2, &r, 1, &err) != TW_ERR_OK)
+		return twm_ctx_trap(ctx, "nested run failed");
+	results[0] = r.bits;
+	return TW_ERR_OK;
+}
+
+Test(twm, nested_runs_from_host_functions)
+{
+	static const uint8_t ii[] = {TWM_I32, TWM_I32}, i[] = {TWM_I32};
+	struct twm_functype ft = {2, 1, ii, i};
+	struct nest n = {0};
+	struct twm_host_func h = {host_inner, &n};
+	struct twm_module *mod;
+	struct twm_linker *l;
+	struct twm_error err;
+	struct twm_value arg[2] = {twm_val_i32(0), twm_val_i32(5)}, res;
+	struct twm_extern ex;
+	enum tw_err rc;
+	size_t len;
+	uint8_t *bytes = read_file("twm_nested.wasm", &len);
+	cr_assert_eq(twm_module_load(bytes, len, NULL, &mod, &err), TW_ERR_OK, "%s", err.msg);
+	free(bytes);
+	cr_assert_eq(twm_linker_new(&l), TW_ERR_OK);
+	cr_assert_eq(twm_linker_define_func(l, "env", "inner", &ft, &h), TW_ERR_OK);
+	for (int k = 0; k < NEST_LEVELS; k++) {
+		cr_assert_eq(twm_instantiate(mod, l, NULL, &n.inst[k], &err), TW_ERR_OK, "%s",
+			     err.msg);
+		cr_assert_eq(twm_instance_export(n.inst[k], "run", &ex), TW_ERR_OK);
+		n.run[k] = ex.u.func;
+		cr_assert_eq(twm_instance_export(n.inst[k], "trap", &ex), TW_ERR_OK);
+		n.trap[k] = ex.u.func;
+	}
+	uint32_t want = nest_model_run(&n, 0, 5);
+	cr_assert_eq(twm_invoke(n.inst[0], n.run[0], arg, 2, &res, 1, &err), TW_ERR_OK, "%s",
+		     err.msg);
+	cr_assert_eq((uint32_t)res.bits, want);
+
+	/* the outer call in small fuel slices, suspended and resumed between nested runs */
+	want = nest_model_run(&n, 0, 5);
+	int slices = 0;
+	cr_assert_eq(twm_call_begin(n.inst[0], n.run[0], arg, 2, &err), TW_ERR_OK);
+	while ((rc = twm_call_run(n.inst[0], 3, &err)) == TW_ERR_WASM_FUEL)
+		cr_assert_lt(++slices, 100000);
+	cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
+	cr_assert_gt(slices, 3);
+	twm_call_results(n.inst[0], &res, 1);
+	cr_assert_eq((uint32_t)res.bits, want);
+	for (int k = 0; k < NEST_LEVELS; k++)
+		twm_instance_free(n.inst[k]);
+	twm_linker_free(l);
+	twm_module_unref(mod);
+}
+
+/* Each thread that runs wasm gets its own run state; threads that come and go release theirs. */
+static void *thread_fib(void *arg)
+{
+	struct fixture *fx = arg;
+	struct twm_value a = twm_val_i32(18), res;
+	struct twm_error err;
+	bool ok = true;
+	for (int k = 0; k < 5 && ok; k++)
+		ok = twm_invoke(fx->inst, func(fx, "fib"), &a, 1, &res, 1, &err) == TW_ERR_OK &&
+		     res.bits == 2584u;
+	return ok ? arg : NULL;
+}
+
+Test(twm, runs_on_many_threads)
+{
+	enum { THREADS = 4, ROUNDS = 3 };
+	struct fixture fx[THREADS];
+	pthread_t t[THREADS];
+	void *ret;
+	for (int k = 0; k < THREADS; k++)
+		setup(&fx[k], NULL);
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int k = 0; k < THREADS; k++)
+			cr_assert_eq(pthread_create(&t[k], NULL, thread_fib, &fx[k]), 0);
+		for (int k = 0; k < THREADS; k++) {
+			cr_assert_eq(pthread_join(t[k], &ret), 0);
+			cr_assert_eq(ret, &fx[k]);
+		}
+	}
+	for (int k = 0; k < THREADS; k++)
+		teardown(&fx[k]);
 }
