@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "core/limits.h"
 #include "wasm/twm.h"
@@ -808,4 +810,73 @@ Test(twm, runs_on_many_threads)
 	}
 	for (int k = 0; k < THREADS; k++)
 		teardown(&fx[k]);
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* A thread whose first run cannot map its run state gets an error, not a crash. The address
+ * space is capped at what the process already uses while the thread runs; its stack is ours. */
+#ifndef UNDER_ASAN
+static void *thread_fib_nomem(void *arg)
+{
+	struct fixture *fx = arg;
+	struct twm_value a = twm_val_i32(5), res;
+	static struct twm_error err;
+	enum tw_err rc = twm_invoke(fx->inst, func(fx, "fib"), &a, 1, &res, 1, &err);
+	return rc == TW_ERR_NOMEM ? &err : NULL;
+}
+
+static uint64_t vm_bytes(void)
+{
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	cr_assert(f);
+	cr_assert_eq(fscanf(f, "%lu", &pages), 1);
+	fclose(f);
+	return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+#endif
+
+Test(twm, run_state_mapping_failure_is_an_error)
+{
+#ifdef UNDER_ASAN
+	cr_skip_test("the sanitizer's own allocations fail under an address-space cap");
+#else
+	struct fixture fx;
+	struct twm_value a = twm_val_i32(5), res;
+	struct rlimit old, cap;
+	pthread_attr_t attr;
+	pthread_t t;
+	void *ret;
+	size_t stack_bytes = 1 << 20;
+	void *stack = aligned_alloc(4096, stack_bytes);
+	cr_assert(stack);
+	setup(&fx, NULL);
+	/* the instance's stacks are ready; only the new thread's run state is left to map */
+	cr_assert_eq(twm_invoke(fx.inst, func(&fx, "fib"), &a, 1, &res, 1, NULL), TW_ERR_OK);
+	cr_assert_eq(pthread_attr_init(&attr), 0);
+	cr_assert_eq(pthread_attr_setstack(&attr, stack, stack_bytes), 0);
+	cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+	cap = old;
+	cap.rlim_cur = vm_bytes();
+	cr_assert_eq(setrlimit(RLIMIT_AS, &cap), 0);
+	int rc = pthread_create(&t, &attr, thread_fib_nomem, &fx);
+	if (rc == 0)
+		rc = pthread_join(t, &ret);
+	setrlimit(RLIMIT_AS, &old);
+	cr_assert_eq(rc, 0);
+	cr_assert(ret, "the run must fail with TW_ERR_NOMEM");
+	cr_assert_str_eq(((struct twm_error *)ret)->msg,
+			 "out of memory for the interpreter's run state");
+	/* the same instance still runs on a thread that has its run state */
+	cr_assert_eq(twm_invoke(fx.inst, func(&fx, "fib"), &a, 1, &res, 1, NULL), TW_ERR_OK);
+	cr_assert_eq(res.bits, 5u);
+	pthread_attr_destroy(&attr);
+	teardown(&fx);
+	free(stack);
+#endif
 }
