@@ -374,7 +374,10 @@ struct twm_instance {
 };
 
 /* Run the instance's current call from its saved state until it returns, traps, exits or runs
- * out of `fuel` (INT64_MAX = unlimited). Returns TW_ERR_OK with the results in stack[0..]. */
+ * out of `fuel` (INT64_MAX = unlimited). Returns TW_ERR_OK with the results in stack[0..];
+ * TW_ERR_NOMEM when the calling thread's run state (mapped on its first run, unmapped at thread
+ * exit) cannot be set up. Any thread; runs nest (a host function may run another call on the
+ * same thread) and keep nothing between calls beyond what is saved in the instance. */
 enum tw_err twm_interp_run(struct twm_instance *inst, int64_t fuel, struct twm_error *err);
 
 /* Call a host function with a context for `inst`.
