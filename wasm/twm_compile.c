@@ -1731,11 +1731,14 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	out->nparams = ft->nparams;
 	out->nlocals = c->nl;
 	out->frame_slots = c->nl + c->max_height + 1;
-	out->icode = tw_arena_alloc(&m->arena, (size_t)c->ncode * 4, 8);
+	/* one cell before the code: the function index (twm_int.h, struct twm_code) */
+	uint32_t *cells = tw_arena_alloc(&m->arena, (size_t)c->ncode * 4 + 4, 8);
 	out->local_types = tw_arena_alloc(&m->arena, c->nl + 1, 1);
 	out->loop_offsets = tw_arena_alloc(&m->arena, (size_t)c->nloops * 4 + 4, 4);
-	if (!out->icode || !out->local_types || !out->loop_offsets)
+	if (!cells || !out->local_types || !out->loop_offsets)
 		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
+	cells[0] = func_index;
+	out->icode = cells + 1;
 	if (c->ncode)
 		memcpy(out->icode, c->code, (size_t)c->ncode * 4);
 	if (c->nl)
