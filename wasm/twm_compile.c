@@ -1154,6 +1154,14 @@ static void prologue_wrote(struct twm_compiler *c, uint32_t x)
 		c->unset &= ~(UINT64_C(1) << (x - c->nparams));
 }
 
+/* Zero locals first .. first + n - 1: up to 8 by the opcode for that count. */
+static bool emit_zero(struct twm_compiler *c, uint32_t first, uint32_t n)
+{
+	if (n <= 8)
+		return emit2(c, TWM_OP_ZERO1 + n - 1, first);
+	return emit3(c, TWM_OP_ZERO, first, n);
+}
+
 /* The prologue ends here: zero the declared locals it did not write, one ZERO per run. */
 static bool end_prologue(struct twm_compiler *c)
 {
@@ -1167,7 +1175,7 @@ static bool end_prologue(struct twm_compiler *c)
 		uint32_t j = i;
 		while (j < 64 && (m >> j & 1))
 			j++;
-		if (!emit3(c, TWM_OP_ZERO, c->nparams + i, j - i))
+		if (!emit_zero(c, c->nparams + i, j - i))
 			return false;
 		i = j;
 	}

@@ -96,7 +96,9 @@
 	X(RETURN1)       /* src 1  -- RETURN of exactly one value */                          \
 	/* never emitted by the compiler: the interpreter's own return targets */                 \
 	X(XRET)          /* back from a call into another instance: restore the caller's */      \
-	X(DONE)          /* back from the entry function: the run is finished */
+	X(DONE)          /* back from the entry function: the run is finished */                 \
+	/* ZERO of 1 .. 8 locals, the count in the opcode: first */                               \
+	X(ZERO1) X(ZERO2) X(ZERO3) X(ZERO4) X(ZERO5) X(ZERO6) X(ZERO7) X(ZERO8)
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

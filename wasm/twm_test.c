@@ -587,6 +587,9 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	call_u64(inst, "count64", &l1, 1, TW_ERR_OK);
 	a1 = I32(5);
 	cr_assert_eq(call_u64(inst, "locals_zero", &a1, 1, TW_ERR_OK), 12);
+	/* every zeroed run reads 0, not the ones a previous call left in the same slots */
+	l1 = I64(5);
+	cr_assert_eq(call_u64(inst, "zero_runs", &l1, 1, TW_ERR_OK), 10);
 
 	twm_instance_free(inst);
 	twm_module_unref(mod);
