@@ -429,6 +429,53 @@ static bool real_src(struct twm_compiler *c, uint32_t h, uint32_t *out)
 	return true;
 }
 
+/* A CALL_LOCAL of `func` with arguments at `base` absorbs the MOVEs that just wrote its
+ * arguments (the cells from `op_start` on: what the call's materialization emitted), up to
+ * three, as CALL_LOCAL_M1 .. M3 "funcidx argbase (src dst)*k". Constants written there stay
+ * in front of it. Sources are locals or slots below `base` and destinations are argument slots,
+ * so the moves are independent of each other and of the callee, and running them again after
+ * a fuel stop at the call writes the same values. Returns false, having changed nothing,
+ * when the cells are anything else; `false` with c->r->failed set is an error. */
+static __attribute__((noinline)) bool fuse_call_moves(struct twm_compiler *c, uint32_t op_start,
+						      uint32_t func, uint32_t base)
+{
+	uint32_t mv[6], nmv = 0, keep[16], nkeep = 0;
+	for (uint32_t at = op_start; at < c->ncode;) {
+		uint32_t op = c->code[at], len;
+		if (op == TWM_OP_MOVE || op == TWM_OP_MOVE2) {
+			len = op == TWM_OP_MOVE ? 3 : 5;
+			for (uint32_t k = at + 1; k < at + len; k += 2) {
+				if (nmv == 6 || c->code[k] >= base || c->code[k + 1] < base)
+					return false;
+				mv[nmv++] = c->code[k];
+				mv[nmv++] = c->code[k + 1];
+			}
+		} else if (op == TWM_OP_CONST32 || op == TWM_OP_CONST64) {
+			len = op == TWM_OP_CONST32 ? 3 : 4;
+			if (nkeep + len > 16)
+				return false;
+			memcpy(keep + nkeep, c->code + at, len * 4);
+			nkeep += len;
+		} else {
+			return false;
+		}
+		at += len;
+	}
+	if (!nmv)
+		return false;
+	c->ncode = op_start;
+	c->move_at = NO_PATCH;
+	for (uint32_t k = 0; k < nkeep; k++)
+		if (!emit(c, keep[k]))
+			return false;
+	if (!emit3(c, TWM_OP_CALL_LOCAL_M1 + nmv / 2 - 1, func, base))
+		return false;
+	for (uint32_t k = 0; k < nmv; k++)
+		if (!emit(c, mv[k]))
+			return false;
+	return true;
+}
+
 /* ---- immediates ----------------------------------------------------------------------------- */
 
 static bool read_blocktype(struct twm_compiler *c, uint32_t *np, const uint8_t **pt,
@@ -1218,9 +1265,10 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		if (op != 0x20 && op != 0x6a && (op < 0x41 || op > 0x44))
 			c->fload_at = c->fload_prev = NO_PATCH;
 		/* instructions that read their operands where they are; every other one needs
-		 * the whole stack in its slots (calls, blocks, branches, merges) */
-		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x1a || op == 0x1b ||
-			     op == 0x1c ||
+		 * the whole stack in its slots (blocks, branches, merges; a call does that
+		 * itself) */
+		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x10 || op == 0x1a ||
+			     op == 0x1b || op == 0x1c ||
 			     (op >= 0x20 && op <= 0x22) || op == 0x24 || (op >= 0x28 && op <= 0x3e) ||
 			     (op >= 0x41 && op <= 0xc4);
 		/* a return of at most one value reads it where it is: the frame goes away */
@@ -1423,15 +1471,27 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			if (x >= m->nfuncs)
 				return failf(c, "unknown function %u", x);
 			const struct twm_ftype *t = &m->types[m->func_types[x]];
+			/* the whole stack to its slots, as before any call; what that emits for the
+			 * arguments fuse_call_moves may absorb (no MOVE2 pairs across op_start) */
+			uint32_t op_start = c->ncode;
+			c->move_at = NO_PATCH;
+			if (live(c) && !materialize_range(c, 0, c->nvt))
+				return false;
 			if (!pop_n(c, t->nparams, t->types))
 				return false;
 			uint32_t base = slot(c, c->nvt);
 			if (!push_n(c, t->nresults, t->types + t->nparams))
 				return false;
 			/* a defined function has code and belongs to the caller's instance */
-			uint32_t cop = x >= m->nfunc_imports ? TWM_OP_CALL_LOCAL : TWM_OP_CALL;
-			if (live(c) && !emit3(c, cop, x, base))
+			if (!live(c))
+				break;
+			if (x < m->nfunc_imports) {
+				if (!emit3(c, TWM_OP_CALL, x, base))
+					return false;
+			} else if (!fuse_call_moves(c, op_start, x, base) &&
+				   (c->r->failed || !emit3(c, TWM_OP_CALL_LOCAL, x, base))) {
 				return false;
+			}
 			break;
 		}
 		case 0x11: { /* call_indirect */

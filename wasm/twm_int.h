@@ -98,7 +98,9 @@
 	X(XRET)          /* back from a call into another instance: restore the caller's */      \
 	X(DONE)          /* back from the entry function: the run is finished */                 \
 	/* ZERO of 1 .. 8 locals, the count in the opcode: first */                               \
-	X(ZERO1) X(ZERO2) X(ZERO3) X(ZERO4) X(ZERO5) X(ZERO6) X(ZERO7) X(ZERO8)
+	X(ZERO1) X(ZERO2) X(ZERO3) X(ZERO4) X(ZERO5) X(ZERO6) X(ZERO7) X(ZERO8)                  \
+	/* CALL_LOCAL after 1 .. 3 MOVEs into its argument slots: funcidx argbase (src dst)*k */    \
+	X(CALL_LOCAL_M1) X(CALL_LOCAL_M2) X(CALL_LOCAL_M3)
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

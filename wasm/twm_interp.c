@@ -1149,24 +1149,56 @@ H(h_CALL)
  * found in the module's table by index. It is ENTER written so that the caller's ip and fp are
  * saved first and their registers reused: with fewer values live at once, the handler needs no
  * callee-saved registers. */
+#define CALL_LOCAL(len)                                                                           \
+	do {                                                                                      \
+		fuel--;                                                                           \
+		struct twm_frame *fr = rt->fr;                                                    \
+		if (__builtin_expect(fr == rt->fr_end, 0))                                        \
+			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
+		fr->ip = ip + (len);                                                              \
+		fr->fp = fp;                                                                      \
+		fr->code = rt->code;                                                              \
+		fp += ip[2];                                                                      \
+		/* a trap here leaves the written entry unused: rt->fr has not moved */           \
+		if (__builtin_expect(fp > rt->stack_limit, 0))                                    \
+			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
+		rt->fr = fr + 1;                                                                  \
+		ip = rt->code = rt->icodes[ip[1]];                                                \
+		NEXT();                                                                           \
+	} while (0)
+
 H(h_CALL_LOCAL)
 {
 	if (__builtin_expect(fuel <= 0, 0))
 		SUSPEND();
-	fuel--;
-	struct twm_frame *fr = rt->fr;
-	if (__builtin_expect(fr == rt->fr_end, 0))
-		TRAP(TWM_TRAP_STACK_EXHAUSTED);
-	fr->ip = ip + 3;
-	fr->fp = fp;
-	fr->code = rt->code;
-	fp += ip[2];
-	/* a trap here leaves the written entry unused: rt->fr has not moved */
-	if (__builtin_expect(fp > rt->stack_limit, 0))
-		TRAP(TWM_TRAP_STACK_EXHAUSTED);
-	rt->fr = fr + 1;
-	ip = rt->code = rt->icodes[ip[1]];
-	NEXT();
+	CALL_LOCAL(3);
+}
+
+/* CALL_LOCAL with the MOVEs of 1 .. 3 arguments (twm_compile.c, fuse_call_moves): a fuel stop
+ * leaves before them and resumption moves the same values again. */
+H(h_CALL_LOCAL_M1)
+{
+	if (__builtin_expect(fuel <= 0, 0))
+		SUSPEND();
+	SL(4) = SL(3);
+	CALL_LOCAL(5);
+}
+H(h_CALL_LOCAL_M2)
+{
+	if (__builtin_expect(fuel <= 0, 0))
+		SUSPEND();
+	SL(4) = SL(3);
+	SL(6) = SL(5);
+	CALL_LOCAL(7);
+}
+H(h_CALL_LOCAL_M3)
+{
+	if (__builtin_expect(fuel <= 0, 0))
+		SUSPEND();
+	SL(4) = SL(3);
+	SL(6) = SL(5);
+	SL(8) = SL(7);
+	CALL_LOCAL(9);
 }
 
 /* The callee's type differs from the expected one as a pointer: compare in full. */

@@ -87,6 +87,42 @@
     i64.const 1 local.set 48 i64.const 1 local.set 49 i64.const 1 local.set 50 i64.const 1 local.set 51 i64.const 1 local.set 52 i64.const 1 local.set 53
     i64.const 1 local.set 54 i64.const 1 local.set 55 i64.const 1 local.set 56 i64.const 1 local.set 57
     local.get 57)
+  ;; calls that absorb the MOVEs of their arguments (CALL_LOCAL_M1 .. M3), constants written
+  ;; in front of them; four moves stay MOVEs
+  (func $one (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func $mix3 (param i32 i32 i32) (result i32)
+    local.get 0 i32.const 100 i32.mul local.get 1 i32.const 10 i32.mul i32.add
+    local.get 2 i32.add)
+  (func $mix4 (param i32 i32 i32 i32) (result i32)
+    local.get 0 local.get 1 local.get 2 call $mix3 i32.const 10 i32.mul local.get 3 i32.add)
+  (func (export "call_moves") (param i32 i32 i32) (result i32)
+    local.get 0 local.get 1 local.get 2 call $mix3
+    local.get 2 local.get 1 i32.const 7 call $mix3 i32.add
+    i32.const 1 local.get 0 local.get 0 call $mix3 i32.add
+    local.get 1 call $one i32.add
+    local.get 0 local.get 1 local.get 2 local.get 0 call $mix4 i32.add)
+  ;; a loop of fused calls, run in small fuel slices: a stop at a call moves the same
+  ;; arguments again when it resumes
+  (func (export "moves_loop") (param i32) (result i32)
+    (local i32 i32)
+    loop
+      local.get 1 local.get 0 local.get 2 call $mix3 local.set 2
+      local.get 1 call $one local.tee 1
+      local.get 0 i32.lt_u br_if 0
+    end
+    local.get 2)
+  ;; unbounded recursion through a fused call with large frames: the value stack runs out
+  ;; before the frame array
+  (func $deep_moves (export "deep_moves") (param i32 i32) (result i32)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    local.get 1 local.get 0 call $deep_moves)
   ;; i32.and with an immediate tested by br_if / if, directly or through i32.eqz
   (func (export "bit_set") (param i32) (result i32)
     block local.get 0 i32.const 4 i32.and br_if 0 i32.const 0 return end i32.const 1)
