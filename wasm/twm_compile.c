@@ -237,9 +237,12 @@ static bool needs_copy(struct twm_compiler *c, const struct ctl *f)
 	return f == &c->ctl[0] || (n && c->nvt - n != f->height);
 }
 
-/* A return of `n` values from slots src...: one value, the common case, has its own opcode. */
+/* A return of `n` values from slots src...: one value, the common case, has its own opcode,
+ * and so do results already where they go (none, or one in slot 0). */
 static bool emit_return(struct twm_compiler *c, uint32_t src, uint32_t n)
 {
+	if (n == 0 || (n == 1 && src == 0))
+		return emit(c, TWM_OP_RETURN0);
 	return emit3(c, n == 1 ? TWM_OP_RETURN1 : TWM_OP_RETURN, src, n);
 }
 
@@ -1274,9 +1277,18 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		/* a return of at most one value reads it where it is: the frame goes away */
 		bool ret_direct = (op == 0x0f || (op == 0x0b && c->nctl == 1)) && c->ctl[0].nr <= 1;
 		uint32_t ret_src = 0;
-		if (ret_direct && live(c) && c->ctl[0].nr == 1 && c->nvt > top(c)->height &&
-		    !real_src(c, c->nvt - 1, &ret_src))
-			return false;
+		if (ret_direct && live(c) && c->ctl[0].nr == 1 && c->nvt > top(c)->height) {
+			uint32_t h = c->nvt - 1;
+			if (c->src[h] == slot(c, h) && prev_dst != NO_PATCH &&
+			    c->code[prev_dst] == c->src[h]) {
+				/* the instruction that computed the result writes it where the
+				 * return leaves it (RETURN0): the frame ends here, so slot 0's
+				 * old value is dead, and no label lies between the two */
+				c->code[prev_dst] = 0;
+			} else if (!real_src(c, h, &ret_src)) {
+				return false;
+			}
+		}
 		if (!keeps && !ret_direct && live(c) && !materialize_range(c, 0, c->nvt))
 			return false;
 		switch (op) {

@@ -1040,6 +1040,12 @@ H(h_RETURN)
 	RETURN_TO_CALLER();
 }
 
+/* Results already in place (TWM_OP_RETURN0). */
+H(h_RETURN0)
+{
+	RETURN_TO_CALLER();
+}
+
 H(h_RETURN1)
 {
 	fp[0] = fp[ip[1]];

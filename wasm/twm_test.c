@@ -608,6 +608,11 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
 	cr_assert_eq(r.bits, whole);
 
+	/* results computed in place of the return's slot, through calls and from the entry */
+	struct twm_value p2[2] = {I32(10), I32(3)};
+	cr_assert_eq(call_u64(inst, "ret_in_place", p2, 2, TW_ERR_OK), 7u + 30 + 42 + 11);
+	cr_assert_eq(call_u64(inst, "sub_in_place", p2, 2, TW_ERR_OK), 7u);
+
 	/* every zeroed run reads 0, not the ones a previous call left in the same slots */
 	l1 = I64(5);
 	cr_assert_eq(call_u64(inst, "zero_runs", &l1, 1, TW_ERR_OK), 10);

@@ -123,6 +123,21 @@
     (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
     (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
     local.get 1 local.get 0 call $deep_moves)
+  ;; a result computed just before the return is written where the return leaves it, slot 0,
+  ;; over the param the computation reads (RETURN0); a void return is RETURN0 as well
+  (func $sub_in_place (export "sub_in_place") (param i32 i32) (result i32)
+    local.get 0 local.get 1 i32.sub)
+  (func $early_in_place (param i32) (result i32)
+    block local.get 0 i32.eqz br_if 0 local.get 0 i32.const 3 i32.mul return end
+    i32.const 42)
+  (func $noparam_in_place (result i32) memory.size i32.const 10 i32.add)
+  (func $void_ret (param i32) local.get 0 drop)
+  (func (export "ret_in_place") (param i32 i32) (result i32)
+    local.get 0 local.get 1 call $sub_in_place
+    local.get 0 call $early_in_place i32.add
+    i32.const 0 call $early_in_place i32.add
+    call $noparam_in_place i32.add
+    i32.const 16 call $void_ret)
   ;; i32.and with an immediate tested by br_if / if, directly or through i32.eqz
   (func (export "bit_set") (param i32) (result i32)
     block local.get 0 i32.const 4 i32.and br_if 0 i32.const 0 return end i32.const 1)
