@@ -6,8 +6,8 @@
  * name frame slots, so a handler is "load operands from fp[...], compute, store to fp[...], step
  * ip". wasm-to-wasm calls never recurse on the C stack: a call pushes a struct twm_frame onto the
  * instance's frame array and switches ip/fp, a return pops it. That makes a fuel stop a matter of
- * saving three registers (ip, fp, current function) and makes "call stack exhausted" a bounds
- * check instead of a C stack overflow.
+ * saving three values (ip, fp and the current function, found from its code) and makes "call
+ * stack exhausted" a bounds check instead of a C stack overflow.
  *
  * Fuel is charged at loop headers (the loop body's instruction count) and at calls (one unit).
  * A slice stops when fuel is used up at one of those points, so straight-line code between them
