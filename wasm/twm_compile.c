@@ -241,9 +241,12 @@ static bool needs_copy(struct twm_compiler *c, const struct ctl *f)
 	return f == &c->ctl[0] || (n && c->nvt - n != f->height);
 }
 
-/* A return of `n` values from slots src...: one value, the common case, has its own opcode. */
+/* A return of `n` values from slots src...: one value, the common case, has its own opcode,
+ * and so do results already where they go (none, or one in slot 0). */
 static bool emit_return(struct twm_compiler *c, uint32_t src, uint32_t n)
 {
+	if (n == 0 || (n == 1 && src == 0))
+		return emit(c, TWM_OP_RETURN0);
 	return emit3(c, n == 1 ? TWM_OP_RETURN1 : TWM_OP_RETURN, src, n);
 }
 
@@ -430,6 +433,53 @@ static bool real_src(struct twm_compiler *c, uint32_t h, uint32_t *out)
 	if ((c->src[h] & SRC_CONST) && !materialize(c, h))
 		return false;
 	*out = c->src[h];
+	return true;
+}
+
+/* A CALL_LOCAL of `func` with arguments at `base` absorbs the MOVEs that just wrote its
+ * arguments (the cells from `op_start` on: what the call's materialization emitted), up to
+ * three, as CALL_LOCAL_M1 .. M3 "funcidx argbase (src dst)*k". Constants written there stay
+ * in front of it. Sources are locals or slots below `base` and destinations are argument slots,
+ * so the moves are independent of each other and of the callee, and running them again after
+ * a fuel stop at the call writes the same values. Returns false, having changed nothing,
+ * when the cells are anything else; `false` with c->r->failed set is an error. */
+static __attribute__((noinline)) bool fuse_call_moves(struct twm_compiler *c, uint32_t op_start,
+						      uint32_t func, uint32_t base)
+{
+	uint32_t mv[6], nmv = 0, keep[16], nkeep = 0;
+	for (uint32_t at = op_start; at < c->ncode;) {
+		uint32_t op = c->code[at], len;
+		if (op == TWM_OP_MOVE || op == TWM_OP_MOVE2) {
+			len = op == TWM_OP_MOVE ? 3 : 5;
+			for (uint32_t k = at + 1; k < at + len; k += 2) {
+				if (nmv == 6 || c->code[k] >= base || c->code[k + 1] < base)
+					return false;
+				mv[nmv++] = c->code[k];
+				mv[nmv++] = c->code[k + 1];
+			}
+		} else if (op == TWM_OP_CONST32 || op == TWM_OP_CONST64) {
+			len = op == TWM_OP_CONST32 ? 3 : 4;
+			if (nkeep + len > 16)
+				return false;
+			memcpy(keep + nkeep, c->code + at, len * 4);
+			nkeep += len;
+		} else {
+			return false;
+		}
+		at += len;
+	}
+	if (!nmv)
+		return false;
+	c->ncode = op_start;
+	c->move_at = NO_PATCH;
+	for (uint32_t k = 0; k < nkeep; k++)
+		if (!emit(c, keep[k]))
+			return false;
+	if (!emit3(c, TWM_OP_CALL_LOCAL_M1 + nmv / 2 - 1, func, base))
+		return false;
+	for (uint32_t k = 0; k < nmv; k++)
+		if (!emit(c, mv[k]))
+			return false;
 	return true;
 }
 
@@ -1297,6 +1347,14 @@ static void prologue_wrote(struct twm_compiler *c, uint32_t x)
 		c->unset &= ~(UINT64_C(1) << (x - c->nparams));
 }
 
+/* Zero locals first .. first + n - 1: up to 8 by the opcode for that count. */
+static bool emit_zero(struct twm_compiler *c, uint32_t first, uint32_t n)
+{
+	if (n <= 8)
+		return emit2(c, TWM_OP_ZERO1 + n - 1, first);
+	return emit3(c, TWM_OP_ZERO, first, n);
+}
+
 /* The prologue ends here: zero the declared locals it did not write, one ZERO per run. */
 static bool end_prologue(struct twm_compiler *c)
 {
@@ -1310,7 +1368,7 @@ static bool end_prologue(struct twm_compiler *c)
 		uint32_t j = i;
 		while (j < 64 && (m >> j & 1))
 			j++;
-		if (!emit3(c, TWM_OP_ZERO, c->nparams + i, j - i))
+		if (!emit_zero(c, c->nparams + i, j - i))
 			return false;
 		i = j;
 	}
@@ -1353,17 +1411,27 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		if (op != 0x20 && op != 0x6a && (op < 0x41 || op > 0x44))
 			c->fload_at = c->fload_prev = NO_PATCH;
 		/* instructions that read their operands where they are; every other one needs
-		 * the whole stack in its slots (calls, blocks, branches, merges) */
-		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x1a || op == 0x1b ||
-			     op == 0x1c ||
+		 * the whole stack in its slots (blocks, branches, merges; a call does that
+		 * itself) */
+		bool keeps = op == 0x01 || op == 0x04 || op == 0x0d || op == 0x10 || op == 0x1a ||
+			     op == 0x1b || op == 0x1c ||
 			     (op >= 0x20 && op <= 0x22) || op == 0x24 || (op >= 0x28 && op <= 0x3e) ||
 			     (op >= 0x41 && op <= 0xc4);
 		/* a return of at most one value reads it where it is: the frame goes away */
 		bool ret_direct = (op == 0x0f || (op == 0x0b && c->nctl == 1)) && c->ctl[0].nr <= 1;
 		uint32_t ret_src = 0;
-		if (ret_direct && live(c) && c->ctl[0].nr == 1 && c->nvt > top(c)->height &&
-		    !real_src(c, c->nvt - 1, &ret_src))
-			return false;
+		if (ret_direct && live(c) && c->ctl[0].nr == 1 && c->nvt > top(c)->height) {
+			uint32_t h = c->nvt - 1;
+			if (c->src[h] == slot(c, h) && prev_dst != NO_PATCH &&
+			    c->code[prev_dst] == c->src[h]) {
+				/* the instruction that computed the result writes it where the
+				 * return leaves it (RETURN0): the frame ends here, so slot 0's
+				 * old value is dead, and no label lies between the two */
+				c->code[prev_dst] = 0;
+			} else if (!real_src(c, h, &ret_src)) {
+				return false;
+			}
+		}
 		if (!keeps && !ret_direct && live(c) && !materialize_range(c, 0, c->nvt))
 			return false;
 		switch (op) {
@@ -1558,15 +1626,27 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			if (x >= m->nfuncs)
 				return failf(c, "unknown function %u", x);
 			const struct twm_ftype *t = &m->types[m->func_types[x]];
+			/* the whole stack to its slots, as before any call; what that emits for the
+			 * arguments fuse_call_moves may absorb (no MOVE2 pairs across op_start) */
+			uint32_t op_start = c->ncode;
+			c->move_at = NO_PATCH;
+			if (live(c) && !materialize_range(c, 0, c->nvt))
+				return false;
 			if (!pop_n(c, t->nparams, t->types))
 				return false;
 			uint32_t base = slot(c, c->nvt);
 			if (!push_n(c, t->nresults, t->types + t->nparams))
 				return false;
 			/* a defined function has code and belongs to the caller's instance */
-			uint32_t cop = x >= m->nfunc_imports ? TWM_OP_CALL_LOCAL : TWM_OP_CALL;
-			if (live(c) && !emit3(c, cop, x, base))
+			if (!live(c))
+				break;
+			if (x < m->nfunc_imports) {
+				if (!emit3(c, TWM_OP_CALL, x, base))
+					return false;
+			} else if (!fuse_call_moves(c, op_start, x, base) &&
+				   (c->r->failed || !emit3(c, TWM_OP_CALL_LOCAL, x, base))) {
 				return false;
+			}
 			break;
 		}
 		case 0x11: { /* call_indirect */
@@ -1875,11 +1955,14 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	out->nparams = ft->nparams;
 	out->nlocals = c->nl;
 	out->frame_slots = c->nl + c->max_height + 1;
-	out->icode = tw_arena_alloc(&m->arena, (size_t)c->ncode * 4, 8);
+	/* one cell before the code: the function index (twm_int.h, struct twm_code) */
+	uint32_t *cells = tw_arena_alloc(&m->arena, (size_t)c->ncode * 4 + 4, 8);
 	out->local_types = tw_arena_alloc(&m->arena, c->nl + 1, 1);
 	out->loop_offsets = tw_arena_alloc(&m->arena, (size_t)c->nloops * 4 + 4, 4);
-	if (!out->icode || !out->local_types || !out->loop_offsets)
+	if (!cells || !out->local_types || !out->loop_offsets)
 		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
+	cells[0] = func_index;
+	out->icode = cells + 1;
 	if (c->ncode)
 		memcpy(out->icode, c->code, (size_t)c->ncode * 4);
 	if (c->nl)

@@ -672,6 +672,8 @@ static bool stack_ready(struct twm_instance *inst)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return false;
+	/* one more than the depth: frames[0] is the DONE frame the entry function returns to
+	 * (twm_interp_run) */
 	inst->frames = calloc((size_t)inst->call_depth_max + 1, sizeof(struct twm_frame));
 	if (!inst->frames) {
 		munmap(p, bytes);

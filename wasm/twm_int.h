@@ -93,7 +93,15 @@
 	X(BRI_TEST) X(BRI_TESTZ) X(BRBI_TEST) X(BRBI_TESTZ)                                       \
 	X(MOVE2)         /* src1 dst1 src2 dst2  -- two MOVEs in order */                        \
 	X(CALL_LOCAL)    /* funcidx argbase  -- CALL of a function the module defines */      \
-	X(RETURN1)       /* src 1  -- RETURN of exactly one value */
+	X(RETURN1)       /* src 1  -- RETURN of exactly one value */                          \
+	/* never emitted by the compiler: the interpreter's own return targets */                 \
+	X(XRET)          /* back from a call into another instance: restore the caller's */      \
+	X(DONE)          /* back from the entry function: the run is finished */                 \
+	/* ZERO of 1 .. 8 locals, the count in the opcode: first */                               \
+	X(ZERO1) X(ZERO2) X(ZERO3) X(ZERO4) X(ZERO5) X(ZERO6) X(ZERO7) X(ZERO8)                  \
+	/* CALL_LOCAL after 1 .. 3 MOVEs into its argument slots: funcidx argbase (src dst)*k */    \
+	X(CALL_LOCAL_M1) X(CALL_LOCAL_M2) X(CALL_LOCAL_M3)                                       \
+	X(RETURN0)       /* -- RETURN whose results are in place: none, or one already in slot 0 */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {
@@ -227,7 +235,8 @@ struct twm_data {
 	uint32_t len;
 };
 
-/* A compiled function. */
+/* A compiled function. icode[-1] holds the function's index, so the interpreter can tell the
+ * running function from its code pointer alone (frames save only the code). */
 struct twm_code {
 	uint32_t *icode;
 	uint32_t nicode;
@@ -272,6 +281,7 @@ struct twm_module {
 	bool data_idx_used;      /* memory.init/data.drop seen without a data count section */
 	uint32_t data_idx_first;
 	struct twm_code *codes; /* indexed by function index - nfunc_imports */
+	const uint32_t **icodes; /* codes[].icode by function index (NULL for imports): CALL_LOCAL */
 	struct twm_limits limits;
 };
 
@@ -306,12 +316,17 @@ struct twm_global {
 	uint64_t val;
 };
 
-/* One saved caller frame. */
+/* One saved caller frame: where to go on return. The function is the one whose code is `code`
+ * (its index is code[-1]) in the running instance. A call into another instance pushes the
+ * caller's frame and above it a marker frame whose ip is an XRET instruction and whose `inst`
+ * is the caller's instance, so same-instance returns never test for an instance switch. */
 struct twm_frame {
 	const uint32_t *ip;
 	uint64_t *fp;
-	struct twm_func *func;
-	const uint32_t *code; /* func's code, so a return need not look it up */
+	union {
+		const uint32_t *code; /* the caller's code: base of its branch targets */
+		struct twm_instance *inst; /* marker frame: the caller's instance */
+	};
 };
 
 struct twm_call_ctx {

@@ -9,8 +9,8 @@
  * Instructions name frame slots, so a handler is "load operands from fp[...], compute, store to
  * fp[...], step ip". wasm-to-wasm calls never recurse on the C stack: a call pushes a struct twm_frame onto the
  * instance's frame array and switches ip/fp, a return pops it. That makes a fuel stop a matter of
- * saving three registers (ip, fp, current function) and makes "call stack exhausted" a bounds
- * check instead of a C stack overflow.
+ * saving three values (ip, fp and the current function, found from its code) and makes "call
+ * stack exhausted" a bounds check instead of a C stack overflow.
  *
  * Fuel is charged at loop headers (the loop body's instruction count) and at calls (one unit).
  * A slice stops when fuel is used up at one of those points, so straight-line code between them
@@ -468,12 +468,14 @@ static inline uint64_t trunc_sat(double x, int kind)
 struct rt {
 	struct twm_instance *sinst; /* the instance whose stacks the call runs on */
 	struct twm_instance *inst;  /* owner of the current function */
-	struct twm_func *cur;
-	const uint32_t *code; /* the current function's code: base of branch targets */
+	const uint32_t *code; /* the current function's code: base of branch targets; code[-1] is
+			       * its index in inst */
+	const uint32_t *const *icodes; /* inst->module->icodes: CALL_LOCAL's callees */
 	struct twm_memory *m0; /* the instance's memory 0, or an empty one */
 	struct twm_frame *fr;  /* next free entry of sinst->frames */
-	struct twm_frame *fr_base, *fr_end;
-	uint64_t *stack_end;
+	struct twm_frame *fr_base, *fr_end; /* fr_base[-1] is the DONE frame of the entry call */
+	/* a callee's frame may start at or below this: the largest frame fits above it */
+	uint64_t *stack_limit;
 	struct twm_error *err;
 	enum tw_err rc;
 	enum twm_trap trap;
@@ -545,13 +547,20 @@ struct rt_block {
 	do {                                                                                      \
 		msize = rt->m0->size;                                                             \
 	} while (0)
-/* After a switch to another instance. */
+/* After a switch to another instance (rt->inst). */
 #define LOAD_MEM0()                                                                               \
 	do {                                                                                      \
+		rt->icodes = rt->inst->module->icodes;                                            \
 		rt->m0 = rt->inst->mem0 ? rt->inst->mem0 : &no_memory;                            \
 		mem = rt->m0->data;                                                               \
 		msize = rt->m0->size;                                                             \
 	} while (0)
+
+/* The running function, found from its code (slow paths only). */
+static inline struct twm_func *cur_func(const struct rt *rt)
+{
+	return rt->inst->funcs[rt->code[-1]];
+}
 
 #define H1(op, tin, tout, expr)                                                                   \
 	H(h_##op)                                                                                 \
@@ -1059,12 +1068,13 @@ static __attribute__((noinline)) enum twm_hook_action
 run_loop_hook(struct rt *rt, uint32_t loop_index, uint64_t *fp, uint8_t *mem, uint64_t msize)
 {
 	struct twm_instance *inst = rt->inst;
+	const struct twm_func *cur = cur_func(rt);
 	struct twm_loop_site site = {
 		.module = inst->module,
-		.func_index = rt->cur->index,
-		.loop_offset = rt->cur->code->loop_offsets[loop_index],
+		.func_index = cur->index,
+		.loop_offset = cur->code->loop_offsets[loop_index],
 		.locals = fp,
-		.nlocals = rt->cur->code->nlocals,
+		.nlocals = cur->code->nlocals,
 		.mem = mem,
 		.mem_bytes = msize,
 		.can_suspend = twm_host_pend_loop_ok(rt->sinst, inst),
@@ -1120,27 +1130,51 @@ H(h_LOOP)
 	NEXT();
 }
 
-/* Back in the caller: pop its frame. The callee may have grown the memory. */
+/* Back in the caller: pop its frame. There is always one: the entry function returns to the
+ * DONE frame below the stack's first entry, and a callee in another instance to the XRET marker
+ * frame that its caller pushed, so this is three loads and no test. The caller runs in the same
+ * instance, so mem and msize are still right: whatever grew the memory since (memory.grow, a
+ * host call, a callee in another instance sharing it) reloaded msize at that point. */
 #define RETURN_TO_CALLER()                                                                        \
 	do {                                                                                      \
-		struct twm_frame *fr_ = rt->fr;                                                   \
-		if (__builtin_expect(fr_ == rt->fr_base, 0)) {                                    \
-			rt->fuel = fuel;                                                          \
-			return X_DONE;                                                            \
-		}                                                                                 \
-		rt->fr = --fr_;                                                                   \
+		struct twm_frame *fr_ = rt->fr - 1;                                               \
+		rt->fr = fr_;                                                                     \
 		ip = fr_->ip;                                                                     \
 		fp = fr_->fp;                                                                     \
-		rt->cur = fr_->func;                                                              \
 		rt->code = fr_->code;                                                             \
-		if (__builtin_expect(fr_->func->inst != rt->inst, 0)) {                           \
-			rt->inst = fr_->func->inst;                                               \
-			LOAD_MEM0();                                                              \
-		} else {                                                                          \
-			RELOAD_MEM();                                                             \
-		}                                                                                 \
 		NEXT();                                                                           \
 	} while (0)
+
+/* Return targets that are not in any function's code. A cell before each stands where a
+ * function's index would be (cur_func is never asked about them). */
+static const uint32_t xret_code[] = {0, TWM_OP_XRET};
+static const uint32_t done_code[] = {0, TWM_OP_DONE};
+
+/* A callee in another instance returned through its caller's marker frame (rt->fr, just popped):
+ * pop the caller's own frame and switch back to its instance and memory. */
+H(h_XRET)
+{
+	struct twm_frame *fr = rt->fr;
+	rt->inst = fr->inst;
+	rt->fr = --fr;
+	ip = fr->ip;
+	fp = fr->fp;
+	rt->code = fr->code;
+	LOAD_MEM0();
+	NEXT();
+}
+
+/* The entry function returned (its results are at the bottom of the stack). */
+H(h_DONE)
+{
+	(void)ip;
+	(void)fp;
+	(void)mem;
+	(void)msize;
+	rt->fr++; /* the DONE frame is not part of the call's depth */
+	rt->fuel = fuel;
+	return X_DONE;
+}
 
 H_SLOW(h_return_many)
 {
@@ -1160,55 +1194,54 @@ H(h_RETURN)
 	RETURN_TO_CALLER();
 }
 
+/* Results already in place (TWM_OP_RETURN0). */
+H(h_RETURN0)
+{
+	RETURN_TO_CALLER();
+}
+
 H(h_RETURN1)
 {
 	fp[0] = fp[ip[1]];
 	RETURN_TO_CALLER();
 }
 
-/* A function's declared locals start at zero. Its code does that itself, as its first
- * instruction, so that calls need not look at the callee's local counts. */
-H_SLOW(h_zero_many)
+/* A function's declared locals start at zero. Its code does that itself, where its prologue
+ * ends, so that calls need not look at the callee's local counts. */
+H(h_ZERO)
 {
 	memset(fp + ip[1], 0, (size_t)ip[2] * sizeof(*fp));
 	ip += 3;
 	NEXT();
 }
-/* Up to 8 locals: one case per count, each a few fixed-size stores (a loop cost ~4
- * instructions per local on top of the dispatch). */
-H(h_ZERO)
-{
-	uint64_t *z = fp + ip[1];
-	switch (ip[2]) {
-#define ZERO_CASE(k)                                                                              \
-	case k:                                                                                   \
-		memset(z, 0, (k) * sizeof(*z));                                                   \
-		break;
-		ZERO_CASE(1) ZERO_CASE(2) ZERO_CASE(3) ZERO_CASE(4)
-		ZERO_CASE(5) ZERO_CASE(6) ZERO_CASE(7) ZERO_CASE(8)
-#undef ZERO_CASE
-	default:
-		__attribute__((musttail)) return h_zero_many(PASS);
+/* Up to 8 locals, the count in the opcode: a few fixed-size stores and no switch (a switch on
+ * a count operand cost ~9 instructions more: its range check, the jump table and a saved
+ * register). */
+#define H_ZERO_K(k)                                                                               \
+	H(h_ZERO##k)                                                                              \
+	{                                                                                         \
+		memset(fp + ip[1], 0, (k) * sizeof(*fp));                                         \
+		ip += 2;                                                                          \
+		NEXT();                                                                           \
 	}
-	ip += 3;
-	NEXT();
-}
+H_ZERO_K(1) H_ZERO_K(2) H_ZERO_K(3) H_ZERO_K(4) H_ZERO_K(5) H_ZERO_K(6) H_ZERO_K(7) H_ZERO_K(8)
+#undef H_ZERO_K
 
-/* Push the caller's frame and enter `f`'s code with the frame at `nfp`: the callee's frame
- * starts at its first argument, so arguments are never copied. */
-#define ENTER(f, cc, nfp, ret_expr)                                                               \
+/* Push the caller's frame and enter the code `icode_` with the frame at `nfp`: the callee's
+ * frame starts at its first argument, so arguments are never copied. The value stack check
+ * needs no frame size: stack_limit leaves room for the largest frame a function can have. */
+#define ENTER(icode_, nfp, ret_expr)                                                              \
 	do {                                                                                      \
 		struct twm_frame *fr_ = rt->fr;                                                   \
-		if (fr_ == rt->fr_end || (size_t)(rt->stack_end - (nfp)) < (cc)->frame_slots)     \
+		uint64_t *nfp_ = (nfp);                                                           \
+		if (fr_ == rt->fr_end || nfp_ > rt->stack_limit)                                  \
 			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
 		rt->fr = fr_ + 1;                                                                 \
 		fr_->ip = (ret_expr);                                                             \
 		fr_->fp = fp;                                                                     \
-		fr_->func = rt->cur;                                                              \
 		fr_->code = rt->code;                                                             \
-		fp = (nfp);                                                                       \
-		rt->cur = (f);                                                                    \
-		ip = rt->code = (cc)->icode;                                                      \
+		fp = nfp_;                                                                        \
+		ip = rt->code = (icode_);                                                         \
 	} while (0)
 
 /* A call to a host function or into another instance: the callee, its arguments at
@@ -1233,7 +1266,16 @@ H_SLOW(h_call_slow)
 		ip = rt->ret;
 		NEXT();
 	}
-	ENTER(f, f->code, fp + rt->argbase, rt->ret);
+	/* the caller's frame, then the marker frame the callee returns to (struct twm_frame) */
+	if (rt->fr + 1 == rt->fr_end)
+		TRAP(TWM_TRAP_STACK_EXHAUSTED);
+	struct twm_instance *caller = rt->inst;
+	uint64_t *nfp = fp + rt->argbase;
+	ENTER(xret_code + 1, nfp, rt->ret);
+	struct twm_frame *mk = rt->fr;
+	ENTER(f->code->icode, nfp, xret_code + 1);
+	mk->fp = nfp;
+	mk->inst = caller;
 	rt->inst = f->inst;
 	LOAD_MEM0();
 	NEXT();
@@ -1253,7 +1295,7 @@ H_SLOW(h_call_slow)
 			__attribute__((musttail)) return h_call_slow(PASS);                       \
 		}                                                                                 \
 		fuel--;                                                                           \
-		ENTER(callee_, cc_, fp + (base_expr), (ret_expr));                                \
+		ENTER(cc_->icode, fp + (base_expr), (ret_expr));                                  \
 		NEXT();                                                                           \
 	} while (0)
 
@@ -1263,33 +1305,60 @@ H(h_CALL)
 }
 
 /* A call the compiler knows stays in the instance: the callee is one of the module's own
- * functions, so it has code and shares the caller's instance and memory. */
-/* It is ENTER written so that the caller's ip and fp are saved first and their registers
- * reused: with fewer values live at once, the handler needs no callee-saved registers. */
+ * functions, so it has code and shares the caller's instance and memory, and its code is
+ * found in the module's table by index. It is ENTER written so that the caller's ip and fp are
+ * saved first and their registers reused: with fewer values live at once, the handler needs no
+ * callee-saved registers. */
+#define CALL_LOCAL(len)                                                                           \
+	do {                                                                                      \
+		fuel--;                                                                           \
+		struct twm_frame *fr = rt->fr;                                                    \
+		if (__builtin_expect(fr == rt->fr_end, 0))                                        \
+			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
+		fr->ip = ip + (len);                                                              \
+		fr->fp = fp;                                                                      \
+		fr->code = rt->code;                                                              \
+		fp += ip[2];                                                                      \
+		/* a trap here leaves the written entry unused: rt->fr has not moved */           \
+		if (__builtin_expect(fp > rt->stack_limit, 0))                                    \
+			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
+		rt->fr = fr + 1;                                                                  \
+		ip = rt->code = rt->icodes[ip[1]];                                                \
+		NEXT();                                                                           \
+	} while (0)
+
 H(h_CALL_LOCAL)
 {
 	if (__builtin_expect(fuel <= 0, 0))
 		SUSPEND();
-	fuel--;
-	struct twm_frame *fr = rt->fr;
-	if (__builtin_expect(fr == rt->fr_end, 0))
-		TRAP(TWM_TRAP_STACK_EXHAUSTED);
-	fr->ip = ip + 3;
-	fr->fp = fp;
-	fr->func = rt->cur;
-	fr->code = rt->code;
-	struct twm_func *f = rt->inst->funcs[ip[1]];
-	const struct twm_code *cc = f->code;
-	fp += ip[2];
-	/* a trap here leaves the written entry unused: rt->fr has not moved. Byte distances
-	 * (no shift); a frame is far smaller than the address of the stack's end. */
-	if (__builtin_expect((uintptr_t)fp + (uintptr_t)cc->frame_slots * sizeof(*fp) >
-				     (uintptr_t)rt->stack_end, 0))
-		TRAP(TWM_TRAP_STACK_EXHAUSTED);
-	rt->fr = fr + 1;
-	rt->cur = f;
-	ip = rt->code = cc->icode;
-	NEXT();
+	CALL_LOCAL(3);
+}
+
+/* CALL_LOCAL with the MOVEs of 1 .. 3 arguments (twm_compile.c, fuse_call_moves): a fuel stop
+ * leaves before them and resumption moves the same values again. */
+H(h_CALL_LOCAL_M1)
+{
+	if (__builtin_expect(fuel <= 0, 0))
+		SUSPEND();
+	SL(4) = SL(3);
+	CALL_LOCAL(5);
+}
+H(h_CALL_LOCAL_M2)
+{
+	if (__builtin_expect(fuel <= 0, 0))
+		SUSPEND();
+	SL(4) = SL(3);
+	SL(6) = SL(5);
+	CALL_LOCAL(7);
+}
+H(h_CALL_LOCAL_M3)
+{
+	if (__builtin_expect(fuel <= 0, 0))
+		SUSPEND();
+	SL(4) = SL(3);
+	SL(6) = SL(5);
+	SL(8) = SL(7);
+	CALL_LOCAL(9);
 }
 
 /* The callee's type differs from the expected one as a pointer: compare in full. */
@@ -1616,6 +1685,11 @@ out_err:
 	return NULL;
 }
 
+/* The most slots one function's frame can have (twm_compile.c: locals, the deepest operand
+ * stack and one spare slot). */
+#define FRAME_SLOTS_MAX ((size_t)TW_WASM_LOCALS_MAX + TW_WASM_OPERANDS_MAX + 1)
+_Static_assert(FRAME_SLOTS_MAX <= TW_WASM_STACK_SLOTS, "the largest frame fits on the stack");
+
 enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_error *err)
 {
 	struct rt_block *blk = rt_block_get(err);
@@ -1627,16 +1701,20 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	 * out. Nothing in the block outlives a run; what a resumed call needs is in the instance. */
 	struct rt outer = *rt;
 	struct twm_func *cur = sinst->cur;
+	/* frames[0] is the DONE frame the entry function returns to; the call's own frames
+	 * follow (the instance allocates call_depth_max + 1) */
+	sinst->frames[0] = (struct twm_frame){.ip = done_code + 1, .fp = sinst->stack,
+					      .code = done_code + 1};
 	*rt = (struct rt){
 		.sinst = sinst,
 		.inst = cur->inst,
-		.cur = cur,
 		.code = cur->code->icode,
+		.icodes = cur->inst->module->icodes,
 		.m0 = cur->inst->mem0 ? cur->inst->mem0 : &no_memory,
-		.fr = sinst->frames + sinst->depth,
-		.fr_base = sinst->frames,
-		.fr_end = sinst->frames + sinst->call_depth_max,
-		.stack_end = sinst->stack + sinst->stack_slots,
+		.fr = sinst->frames + 1 + sinst->depth,
+		.fr_base = sinst->frames + 1,
+		.fr_end = sinst->frames + 1 + sinst->call_depth_max,
+		.stack_limit = sinst->stack + sinst->stack_slots - FRAME_SLOTS_MAX,
 		.err = err,
 		.rc = TW_ERR_OK,
 		.trap = TWM_TRAP_NONE,
@@ -1651,7 +1729,7 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	case X_SUSPEND:
 		sinst->ip = rt->ip;
 		sinst->fp = rt->fp;
-		sinst->cur = rt->cur;
+		sinst->cur = cur_func(rt);
 		sinst->depth = (uint32_t)(rt->fr - rt->fr_base);
 		sinst->suspended = true;
 		rc = TW_ERR_WASM_FUEL;
@@ -1673,7 +1751,7 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 			/* twm_call_run marks the call suspended at this depth (twm_host_pend.c) */
 			sinst->ip = rt->ip;
 			sinst->fp = rt->fp;
-			sinst->cur = rt->cur;
+			sinst->cur = cur_func(rt);
 			sinst->pend_depth = (uint32_t)(rt->fr - rt->fr_base);
 		}
 		break;

@@ -914,7 +914,14 @@ static bool sec_code(struct twm_rd *r, struct load_state *s)
 		r->p += size;
 	}
 	twm_compiler_free(c);
-	return ok;
+	if (!ok)
+		return false;
+	m->icodes = TW_ARENA_NEW_ARRAY(&m->arena, const uint32_t *, m->nfuncs ? m->nfuncs : 1);
+	if (!m->icodes)
+		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		m->icodes[m->nfunc_imports + i] = m->codes[i].icode;
+	return true;
 }
 
 static void module_free(struct twm_module *m)

@@ -679,6 +679,35 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	call_u64(inst, "count64", &l1, 1, TW_ERR_OK);
 	a1 = I32(5);
 	cr_assert_eq(call_u64(inst, "locals_zero", &a1, 1, TW_ERR_OK), 12);
+	/* calls with fused argument moves, one/two/three moves, with constants, and four */
+	struct twm_value m3[3] = {I32(1), I32(2), I32(3)};
+	cr_assert_eq(call_u64(inst, "call_moves", m3, 3, TW_ERR_OK), 123u + 327 + 111 + 3 + 1231);
+	struct twm_value m2[2] = {I32(1), I32(2)};
+	cr_assert_eq(call_u64(inst, "deep_moves", m2, 2, TW_ERR_WASM_EXHAUSTED), 0u);
+	/* the same loop whole and in slices of 3 fuel units, which stop at its calls */
+	a1 = I32(1000);
+	uint64_t whole = call_u64(inst, "moves_loop", &a1, 1, TW_ERR_OK);
+	struct twm_extern ml;
+	cr_assert_eq(twm_instance_export(inst, "moves_loop", &ml), TW_ERR_OK);
+	cr_assert_eq(twm_call_begin(inst, ml.u.func, &a1, 1, &err), TW_ERR_OK);
+	enum tw_err rc;
+	int slices = 0;
+	while ((rc = twm_call_run(inst, 3, &err)) == TW_ERR_WASM_FUEL)
+		slices++;
+	cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
+	cr_assert_geq(slices, 1000, "%d", slices); /* one stop per iteration, at the first call */
+	struct twm_value r;
+	cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
+	cr_assert_eq(r.bits, whole);
+
+	/* results computed in place of the return's slot, through calls and from the entry */
+	struct twm_value p2[2] = {I32(10), I32(3)};
+	cr_assert_eq(call_u64(inst, "ret_in_place", p2, 2, TW_ERR_OK), 7u + 30 + 42 + 11);
+	cr_assert_eq(call_u64(inst, "sub_in_place", p2, 2, TW_ERR_OK), 7u);
+
+	/* every zeroed run reads 0, not the ones a previous call left in the same slots */
+	l1 = I64(5);
+	cr_assert_eq(call_u64(inst, "zero_runs", &l1, 1, TW_ERR_OK), 10);
 
 	twm_instance_free(inst);
 	twm_module_unref(mod);

@@ -51,6 +51,93 @@
     local.get 1 i64.extend_i32_u i64.add
     local.get 4 i64.extend_i32_u i64.add
     local.get 3 i64.trunc_f64_s i64.add)
+  ;; runs of 1..9 declared locals zeroed where the prologue ends (ZERO1 .. ZERO8 and the
+  ;; memset form), each run ended by a local the prologue writes
+  (func $zero_runs (param i64) (result i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64)
+    local.get 0 local.set 2 local.get 0 local.set 5 local.get 0 local.set 9 local.get 0 local.set 14 local.get 0 local.set 20 local.get 0 local.set 27 local.get 0 local.set 35 local.get 0 local.set 44 local.get 0 local.set 54
+    local.get 0
+    local.get 1 i64.add local.get 3 i64.add local.get 4 i64.add local.get 6 i64.add local.get 7 i64.add local.get 8 i64.add local.get 10 i64.add local.get 11 i64.add
+    local.get 12 i64.add local.get 13 i64.add local.get 15 i64.add local.get 16 i64.add local.get 17 i64.add local.get 18 i64.add local.get 19 i64.add local.get 21 i64.add
+    local.get 22 i64.add local.get 23 i64.add local.get 24 i64.add local.get 25 i64.add local.get 26 i64.add local.get 28 i64.add local.get 29 i64.add local.get 30 i64.add
+    local.get 31 i64.add local.get 32 i64.add local.get 33 i64.add local.get 34 i64.add local.get 36 i64.add local.get 37 i64.add local.get 38 i64.add local.get 39 i64.add
+    local.get 40 i64.add local.get 41 i64.add local.get 42 i64.add local.get 43 i64.add local.get 45 i64.add local.get 46 i64.add local.get 47 i64.add local.get 48 i64.add
+    local.get 49 i64.add local.get 50 i64.add local.get 51 i64.add local.get 52 i64.add local.get 53 i64.add local.get 54 i64.add)
+  ;; both at the same frame base, so zero_runs starts on the ones dirty_slots left (an entry
+  ;; function's locals are zeroed by twm_call_begin instead)
+  (func (export "zero_runs") (param i64) (result i64)
+    call $dirty_slots drop local.get 0 call $zero_runs)
+  ;; leaves ones in the first 58 slots of the frame
+  (func $dirty_slots (result i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    i64.const 1 local.set 0 i64.const 1 local.set 1 i64.const 1 local.set 2 i64.const 1 local.set 3 i64.const 1 local.set 4 i64.const 1 local.set 5
+    i64.const 1 local.set 6 i64.const 1 local.set 7 i64.const 1 local.set 8 i64.const 1 local.set 9 i64.const 1 local.set 10 i64.const 1 local.set 11
+    i64.const 1 local.set 12 i64.const 1 local.set 13 i64.const 1 local.set 14 i64.const 1 local.set 15 i64.const 1 local.set 16 i64.const 1 local.set 17
+    i64.const 1 local.set 18 i64.const 1 local.set 19 i64.const 1 local.set 20 i64.const 1 local.set 21 i64.const 1 local.set 22 i64.const 1 local.set 23
+    i64.const 1 local.set 24 i64.const 1 local.set 25 i64.const 1 local.set 26 i64.const 1 local.set 27 i64.const 1 local.set 28 i64.const 1 local.set 29
+    i64.const 1 local.set 30 i64.const 1 local.set 31 i64.const 1 local.set 32 i64.const 1 local.set 33 i64.const 1 local.set 34 i64.const 1 local.set 35
+    i64.const 1 local.set 36 i64.const 1 local.set 37 i64.const 1 local.set 38 i64.const 1 local.set 39 i64.const 1 local.set 40 i64.const 1 local.set 41
+    i64.const 1 local.set 42 i64.const 1 local.set 43 i64.const 1 local.set 44 i64.const 1 local.set 45 i64.const 1 local.set 46 i64.const 1 local.set 47
+    i64.const 1 local.set 48 i64.const 1 local.set 49 i64.const 1 local.set 50 i64.const 1 local.set 51 i64.const 1 local.set 52 i64.const 1 local.set 53
+    i64.const 1 local.set 54 i64.const 1 local.set 55 i64.const 1 local.set 56 i64.const 1 local.set 57
+    local.get 57)
+  ;; calls that absorb the MOVEs of their arguments (CALL_LOCAL_M1 .. M3), constants written
+  ;; in front of them; four moves stay MOVEs
+  (func $one (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func $mix3 (param i32 i32 i32) (result i32)
+    local.get 0 i32.const 100 i32.mul local.get 1 i32.const 10 i32.mul i32.add
+    local.get 2 i32.add)
+  (func $mix4 (param i32 i32 i32 i32) (result i32)
+    local.get 0 local.get 1 local.get 2 call $mix3 i32.const 10 i32.mul local.get 3 i32.add)
+  (func (export "call_moves") (param i32 i32 i32) (result i32)
+    local.get 0 local.get 1 local.get 2 call $mix3
+    local.get 2 local.get 1 i32.const 7 call $mix3 i32.add
+    i32.const 1 local.get 0 local.get 0 call $mix3 i32.add
+    local.get 1 call $one i32.add
+    local.get 0 local.get 1 local.get 2 local.get 0 call $mix4 i32.add)
+  ;; a loop of fused calls, run in small fuel slices: a stop at a call moves the same
+  ;; arguments again when it resumes
+  (func (export "moves_loop") (param i32) (result i32)
+    (local i32 i32)
+    loop
+      local.get 1 local.get 0 local.get 2 call $mix3 local.set 2
+      local.get 1 call $one local.tee 1
+      local.get 0 i32.lt_u br_if 0
+    end
+    local.get 2)
+  ;; unbounded recursion through a fused call with large frames: the value stack runs out
+  ;; before the frame array
+  (func $deep_moves (export "deep_moves") (param i32 i32) (result i32)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    local.get 1 local.get 0 call $deep_moves)
+  ;; a result computed just before the return is written where the return leaves it, slot 0,
+  ;; over the param the computation reads (RETURN0); a void return is RETURN0 as well
+  (func $sub_in_place (export "sub_in_place") (param i32 i32) (result i32)
+    local.get 0 local.get 1 i32.sub)
+  (func $early_in_place (param i32) (result i32)
+    block local.get 0 i32.eqz br_if 0 local.get 0 i32.const 3 i32.mul return end
+    i32.const 42)
+  (func $noparam_in_place (result i32) memory.size i32.const 10 i32.add)
+  (func $void_ret (param i32) local.get 0 drop)
+  (func (export "ret_in_place") (param i32 i32) (result i32)
+    local.get 0 local.get 1 call $sub_in_place
+    local.get 0 call $early_in_place i32.add
+    i32.const 0 call $early_in_place i32.add
+    call $noparam_in_place i32.add
+    i32.const 16 call $void_ret)
   ;; i32.and with an immediate tested by br_if / if, directly or through i32.eqz
   (func (export "bit_set") (param i32) (result i32)
     block local.get 0 i32.const 4 i32.and br_if 0 i32.const 0 return end i32.const 1)
