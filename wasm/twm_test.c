@@ -595,8 +595,8 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	struct twm_value dv3[3] = {I32(4096), I32(8192), {.type = TWM_F64}};
 	double sv = s0;
 	memcpy(&dv3[2].bits, &sv, 8);
-	double p0 = vx[0] * vy[0], p1 = vx[1] * vy[1], p2 = vx[2] * vy[2], p3 = vx[3] * vy[3];
-	want = p0 + (p1 - (p2 + (p3 + s0)));
+	double q0 = vx[0] * vy[0], q1 = vx[1] * vy[1], q2 = vx[2] * vy[2], q3 = vx[3] * vy[3];
+	want = q0 + (q1 - (q2 + (q3 + s0)));
 	bits = call_u64(inst, "madd_chain", dv3, 3, TW_ERR_OK);
 	memcpy(&got, &bits, 8);
 	cr_assert(got == want, "madd_chain %.17g, want %.17g", got, want);
