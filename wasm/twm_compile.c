@@ -697,6 +697,25 @@ static bool imm_ok(uint8_t op, uint64_t v)
 	return false;
 }
 
+/* For a binary operation whose first operand is a constant K and second is not: the operation
+ * op' with "K op x == x op' K" (op itself when commutative, the mirrored compare), or 0. sub is
+ * returned as itself and emitted as RSUBI32/RSUBI64. */
+static uint8_t const_first(uint8_t op)
+{
+	static const uint8_t mirror[10] = {0x46, 0x47, 0x4a, 0x4b, 0x48, 0x49, 0x4e, 0x4f, 0x4c, 0x4d};
+	switch (op) {
+	case 0x6a: case 0x6b: case 0x6c: case 0x71: case 0x72: case 0x73:
+	case 0x7c: case 0x7d: case 0x7e: case 0x83: case 0x84: case 0x85:
+		return op;
+	default:
+		if (op >= 0x46 && op <= 0x4f)
+			return mirror[op - 0x46];
+		if (op >= 0x51 && op <= 0x5a)
+			return (uint8_t)(mirror[op - 0x51] + 0x0b);
+		return 0;
+	}
+}
+
 /* i64 operations with a TWM_OP_IMM64_BASE form (constants that do not fit 32 bits). */
 static bool imm64_ok(uint8_t op)
 {
@@ -865,11 +884,23 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 			c->npending++;
 		return true;
 	}
-	if (!real_src(c, h, &sa))
-		return false;
 	bool imm = false, imm64 = false;
 	uint64_t k = 0;
-	if (b) {
+	uint32_t rsub = 0;
+	uint8_t swapped = b && (c->src[h] & SRC_CONST) && !(c->src[h + 1] & SRC_CONST) ?
+				  const_first(op) : 0;
+	if (swapped && imm_ok(swapped, c->cval[h])) {
+		/* "K op x" as "x op' K": the constant needs no slot of its own */
+		if (!real_src(c, h + 1, &sa) || !pop(c, b, NULL))
+			return false;
+		imm = true;
+		sb = (uint32_t)c->cval[h];
+		if (op == 0x6b || op == 0x7d)
+			rsub = op == 0x6b ? TWM_OP_RSUBI32 : TWM_OP_RSUBI64;
+		op = swapped;
+	} else if (!real_src(c, h, &sa)) {
+		return false;
+	} else if (b) {
 		if ((c->src[h + 1] & SRC_CONST) && imm_ok(op, c->cval[h + 1])) {
 			imm = true;
 			sb = (uint32_t)c->cval[h + 1];
@@ -900,7 +931,7 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 			return false;
 		c->last_op = c->ncode - 5;
 	} else if (b) {
-		if (!emit4(c, imm ? TWM_OP_IMM_BASE + op : op, sa, sb, c->nl + h))
+		if (!emit4(c, rsub ? rsub : imm ? TWM_OP_IMM_BASE + op : op, sa, sb, c->nl + h))
 			return false;
 		c->last_op = c->ncode - 4;
 		if (op == 0x6a)

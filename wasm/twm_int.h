@@ -101,7 +101,9 @@
 	X(ZERO1) X(ZERO2) X(ZERO3) X(ZERO4) X(ZERO5) X(ZERO6) X(ZERO7) X(ZERO8)                  \
 	/* CALL_LOCAL after 1 .. 3 MOVEs into its argument slots: funcidx argbase (src dst)*k */    \
 	X(CALL_LOCAL_M1) X(CALL_LOCAL_M2) X(CALL_LOCAL_M3)                                       \
-	X(RETURN0)       /* -- RETURN whose results are in place: none, or one already in slot 0 */
+	X(RETURN0)       /* -- RETURN whose results are in place: none, or one already in slot 0 */ \
+	/* i32/i64 sub with a constant first operand: a imm dst, dst = imm - a (sign-extended) */ \
+	X(RSUBI32) X(RSUBI64)
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

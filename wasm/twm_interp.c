@@ -1387,6 +1387,20 @@ H(h_CALL_INDIRECT)
 	DO_CALL(callee, ip[4], ip + 5);
 }
 
+/* sub with a constant first operand */
+H(h_RSUBI32)
+{
+	SL(3) = (uint32_t)(ip[2] - (uint32_t)SL(1));
+	ip += 4;
+	NEXT();
+}
+H(h_RSUBI64)
+{
+	SL(3) = IMM_I64(ip[2]) - SL(1);
+	ip += 4;
+	NEXT();
+}
+
 /* ---- variables ---- */
 H(h_MOVE)
 {

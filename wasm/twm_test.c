@@ -674,6 +674,21 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	a1 = I32(0x10000000);
 	cr_assert_eq(call_u64(inst, "abr_wrap", &a1, 1, TW_ERR_OK), 2);
 
+	/* constant first operands */
+	int32_t ks[] = {-100, -5, -4, 0, 6, 7, 8, 0x7fffffff};
+	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+		uint32_t kx = (uint32_t)ks[i];
+		uint32_t w = ((10u - kx) ^ (3u * kx)) + (-5 < ks[i] ? 1000u : 2000u) + (7u >= kx);
+		a1 = I32(kx);
+		cr_assert_eq((uint32_t)call_u64(inst, "kfirst32", &a1, 1, TW_ERR_OK), w, "%d", ks[i]);
+		int64_t ky = (int64_t)ks[i] * 3;
+		uint64_t kw = ((uint64_t)-10 - (uint64_t)ky) + (0x100000000ull - (uint64_t)ky) +
+			       (uint64_t)(9 > ky);
+		l1 = I64(ky);
+		cr_assert_eq(call_u64(inst, "kfirst64", &l1, 1, TW_ERR_OK), kw, "%lld",
+			     (long long)ky);
+	}
+
 	/* count64 leaves large values in the slots that locals_zero's locals reuse */
 	l1 = I64(1000);
 	call_u64(inst, "count64", &l1, 1, TW_ERR_OK);

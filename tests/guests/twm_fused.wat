@@ -241,4 +241,17 @@
       local.get 1 i32.const 1 i32.add local.set 1
       local.get 0 i32.const 0x40000000 i32.add local.tee 0 i32.const 0 i32.gt_s br_if 0
     end
-    local.get 1))
+    local.get 1)
+  ;; a constant first operand: sub becomes "imm - a", commutative operations and compares
+  ;; (mirrored) take the immediate form; a 64-bit constant too wide for it stays in a slot
+  (func (export "kfirst32") (param i32) (result i32)
+    i32.const 10 local.get 0 i32.sub
+    i32.const 3 local.get 0 i32.mul i32.xor
+    i32.const -5 local.get 0 i32.lt_s
+    if (result i32) i32.const 1000 else i32.const 2000 end
+    i32.add
+    i32.const 7 local.get 0 i32.ge_u i32.add)
+  (func (export "kfirst64") (param i64) (result i64)
+    i64.const -10 local.get 0 i64.sub
+    i64.const 0x100000000 local.get 0 i64.sub i64.add
+    i64.const 9 local.get 0 i64.gt_s i64.extend_i32_u i64.add))
