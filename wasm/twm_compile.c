@@ -71,6 +71,7 @@ struct twm_compiler {
 	 * emitted back to back, cells [fx_start, fx_end): an add or sub of a product made in the
 	 * run moves the multiply next to itself and fuses with it. */
 	uint32_t fx_start, fx_end;
+	uint32_t chain_at; /* the chain fuse_madd just formed or extended, else NO_PATCH */
 	uint32_t label_at; /* the last cell index a branch target was bound to */
 	bool prologue;
 	uint32_t nparams;
@@ -778,7 +779,66 @@ static uint32_t fx_len(const struct twm_compiler *c, uint32_t at)
 		return 8;
 	if (op >= TWM_OP_LLM_BASE && op < TWM_OP_LLMR_BASE + 0x100)
 		return 9;
+	if (op >= TWM_OP_LLMC_BASE && op < TWM_OP_LLMC_BASE + 0x100)
+		return 4 + 6 * c->code[at + 1];
 	return 0;
+}
+
+static bool is_chain(uint32_t op)
+{
+	return op >= TWM_OP_LLMC_BASE && op < TWM_OP_LLMC_BASE + 0x100;
+}
+
+/* The destination slot of the run instruction at `p` (`len` cells). */
+static uint32_t fx_dst(const struct twm_compiler *c, uint32_t p, uint32_t len)
+{
+	return is_chain(c->code[p]) ? c->code[p + 3] : c->code[p + len - 1];
+}
+
+/* Whether the run instruction at `p` (`len` cells) reads slot `s`. */
+static bool fx_reads(const struct twm_compiler *c, uint32_t p, uint32_t len, uint32_t s)
+{
+	const uint32_t *q = c->code + p;
+	if (!is_chain(q[0]))
+		return q[1] == s || q[4] == s || (len == 9 && q[7] == s);
+	if (q[2] == s)
+		return true;
+	for (uint32_t i = 0; i < q[1]; i++)
+		if (q[4 + 6 * i] == s || q[7 + 6 * i] == s)
+			return true;
+	return false;
+}
+
+/* The product-first multiply-add just appended at `at` (9 cells) adds to the result of the run
+ * instruction at `prev` (`plen` cells), a product-first multiply-add or a chain of them with the
+ * same operation: make the two one chain (TWM_OP_LLMC_BASE). That result's slot is read by
+ * nothing else (a stack slot, popped once), so only its store and load disappear. */
+static void chain_madd(struct twm_compiler *c, uint32_t prev, uint32_t plen, uint32_t at)
+{
+	uint32_t op = c->code[at] - TWM_OP_LLM_BASE, *q = c->code + prev;
+	uint32_t add = c->code[at + 7], dst = c->code[at + 8], x[6], first[6];
+	if (prev + plen != at || add < c->nl || fx_dst(c, prev, plen) != add)
+		return;
+	memcpy(x, c->code + at + 1, sizeof(x));
+	uint32_t n, acc;
+	if (q[0] == TWM_OP_LLM_BASE + op) {
+		n = 1;
+		acc = q[7];
+		memcpy(first, q + 1, sizeof(first));
+		memcpy(q + 4, first, sizeof(first));
+	} else if (q[0] == TWM_OP_LLMC_BASE + op) {
+		n = q[1];
+		acc = q[2];
+	} else {
+		return;
+	}
+	q[0] = TWM_OP_LLMC_BASE + op;
+	q[1] = n + 1;
+	q[2] = acc;
+	q[3] = dst;
+	memcpy(q + 4 + 6 * n, x, sizeof(x));
+	c->ncode = prev + 4 + 6 * (n + 1);
+	c->chain_at = prev;
 }
 
 /* f32/f64 add or sub (`op`, result into slot `dst`) of slots `sa` and `sb`, one of them the
@@ -804,7 +864,7 @@ static bool fuse_madd(struct twm_compiler *c, uint8_t op, uint32_t sa, uint32_t 
 		for (uint32_t p = c->fx_start; p < c->fx_end; p += len) {
 			if (!(len = fx_len(c, p)))
 				return false;
-			if (c->code[p + len - 1] == want)
+			if (fx_dst(c, p, len) == want)
 				last = p;
 		}
 		if (last != NO_PATCH && c->code[last] == mul) {
@@ -814,11 +874,21 @@ static bool fuse_madd(struct twm_compiler *c, uint8_t op, uint32_t sa, uint32_t 
 	}
 	if (at == NO_PATCH)
 		return false;
+	uint32_t prev = NO_PATCH, plen = 0;
 	for (uint32_t p = at + 8; p < c->fx_end; p += len) {
 		len = fx_len(c, p);
-		const uint32_t *q = c->code + p;
-		if (q[len - 1] <= prod || q[1] == prod || q[4] == prod || (len == 9 && q[7] == prod))
+		if (fx_dst(c, p, len) <= prod || fx_reads(c, p, len, prod))
 			return false;
+		prev = p;
+		plen = len;
+	}
+	if (at != c->fx_start && prev == NO_PATCH) {
+		/* the multiply was the run's last instruction: find the one before it */
+		for (uint32_t p = c->fx_start; p < at; p += len) {
+			len = fx_len(c, p);
+			prev = p;
+			plen = len;
+		}
 	}
 	uint32_t x[6];
 	memcpy(x, c->code + at + 1, sizeof(x));
@@ -833,6 +903,11 @@ static bool fuse_madd(struct twm_compiler *c, uint8_t op, uint32_t sa, uint32_t 
 	c->ncode += 8;
 	if (!emit(c, dst))
 		return false;
+	/* the instruction before the moved multiply is now 8 cells nearer */
+	if (prev != NO_PATCH && prev > at)
+		prev -= 8;
+	if (prev != NO_PATCH && prod == sa)
+		chain_madd(c, prev, plen, c->ncode - 9);
 	c->fx_end = c->ncode;
 	return true;
 }
@@ -915,11 +990,13 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	}
 	if (!pop(c, a, NULL) || !push(c, res))
 		return false;
+	c->chain_at = NO_PATCH;
 	if (b && !imm && !imm64 &&
 	    (fuse_loads(c, op, sa, sb, fl_prev, fl_at) || fuse_madd(c, op, sa, sb, c->nl + h) ||
 	     fuse_shift(c, op, sa, sb, c->nl + h))) {
 		c->num_at = c->num_before = c->num_end = NO_PATCH;
-		c->last_dst = c->ncode - 1;
+		/* a chain's destination is its fourth cell, every other form's its last */
+		c->last_dst = c->chain_at != NO_PATCH ? c->chain_at + 3 : c->ncode - 1;
 		return true;
 	}
 	uint32_t start = c->ncode;
@@ -1972,7 +2049,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->last_dst = c->last_op = c->add_at = c->move_at = NO_PATCH;
 	c->num_at = c->num_before = c->num_end = NO_PATCH;
 	c->fload_at = c->fload_prev = NO_PATCH;
-	c->fx_start = c->fx_end = NO_PATCH;
+	c->fx_start = c->fx_end = c->chain_at = NO_PATCH;
 	c->label_at = 0;
 	c->max_height = 0;
 	c->ninstr = 0;

@@ -145,6 +145,11 @@ enum twm_op {
  * shifted slot and k the count (already masked), opcode = base + twm_shift_pair():
  *   TWM_OP_SHB_BASE     dst = a op (b shift k)
  *   TWM_OP_SHA_BASE     dst = (b shift k) op a */
+/* A chain of product-first multiply-adds, each adding to the result of the one before (an
+ * unrolled reduction "p1 + (p2 + (p3 + (p4 + s)))"), the sum kept in a register between them:
+ *   TWM_OP_LLMC_BASE + add/sub opcode    n c dst (a1 imm1 off1 a2 imm2 off2) * n
+ * acc = c, then for each product in order acc = (load1 * load2) op acc; dst = acc. */
+#define TWM_OP_LLMC_BASE 0xbc0
 #define TWM_OP_SHB_BASE 0xb00
 #define TWM_OP_SHA_BASE 0xb20
 /* A loop's increment fused with its backedge: an i32/i64 add whose result the compare-and-branch
@@ -152,7 +157,7 @@ enum twm_op {
  * the BRB forms). Opcode = TWM_OP_ABR_BASE + twm_abr_op(); y and b may be immediates
  * (sign-extended 32-bit for i64). */
 #define TWM_OP_ABR_BASE 0xb40
-#define TWM_OP_TABLE_SIZE_ALL 0xbc0
+#define TWM_OP_TABLE_SIZE_ALL 0xcc0
 
 /* cmp: 0..9 for eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u, as in the binary format. */
 #define TWM_ABR_OP(is64, add_imm, cmp_imm, cmp)                                                   \

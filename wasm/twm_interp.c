@@ -727,6 +727,38 @@ FARITH(HLL)
 #define HLLM(op, t, sym) HLLM_ONE(hllm_##op, t, p sym c) HLLM_ONE(hllmr_##op, t, c sym p)
 FMADD(HLLM)
 
+/* A chain of multiply-adds (TWM_OP_LLMC_BASE): "n c dst" and n products "a1 imm1 off1 a2 imm2
+ * off2". The running sum stays in a register: the separate instructions each stored it and the
+ * next loaded it back, a store-to-load forward on the sum's dependency chain per product. Every
+ * product and every add is rounded on its own, in the order of the wasm code. */
+#define LOAD_AT(v, q)                                                                             \
+	do {                                                                                      \
+		uint64_t e_ = (uint64_t)(uint32_t)((uint32_t)fp[(q)[0]] + (q)[1]) + (q)[2] +      \
+			      sizeof(v);                                                          \
+		if (__builtin_expect(e_ > msize, 0))                                              \
+			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
+		memcpy(&(v), mem + e_ - sizeof(v), sizeof(v));                                    \
+	} while (0)
+#define HLLMC(op, t, sym)                                                                         \
+	H(hllmc_##op)                                                                             \
+	{                                                                                         \
+		const uint32_t *q = ip + 4, *end = q + 6 * ip[1];                                 \
+		T_##t acc = GET_##t(SL(2));                                                       \
+		for (; q != end; q += 6) {                                                        \
+			T_##t a, b;                                                               \
+			LOAD_AT(a, q);                                                            \
+			__asm__("" : "+x"(a));                                                    \
+			LOAD_AT(b, q + 3);                                                        \
+			T_##t p = a * b;                                                          \
+			__asm__("" : "+x"(p));                                                    \
+			acc = p sym acc;                                                          \
+		}                                                                                 \
+		SL(3) = PUT_##t(acc);                                                             \
+		ip = end;                                                                         \
+		NEXT();                                                                           \
+	}
+FMADD(HLLMC)
+
 /* integer division */
 H(h_0x6d)
 {
@@ -1627,7 +1659,8 @@ H(h_bad)
 #define TBL_ABR(t, k, ...)                                                                        \
 	TBL_ABR_ONE(t, k, REG, REG) TBL_ABR_ONE(t, k, REG, IMM) TBL_ABR_ONE(t, k, IMM, REG)      \
 		TBL_ABR_ONE(t, k, IMM, IMM)
-#define TBL_LLM(op, ...) [TWM_OP_LLM_BASE + op] = hllm_##op, [TWM_OP_LLMR_BASE + op] = hllmr_##op,
+#define TBL_LLM(op, ...) [TWM_OP_LLM_BASE + op] = hllm_##op, [TWM_OP_LLMR_BASE + op] = hllmr_##op, \
+			 [TWM_OP_LLMC_BASE + op] = hllmc_##op,
 #define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = hsi_##op, [TWM_OP_SIRR_BASE + op] = hsirr_##op, \
 			  [TWM_OP_SIRI_BASE + op] = hsiri_##op,
 static const handler_fn table[TWM_OP_TABLE_SIZE_ALL] = {

@@ -618,6 +618,34 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	memcpy(&mf3[2].bits, &fs, 4);
 	bits = call_u64(inst, "madd_f32", mf3, 3, TW_ERR_OK);
 	cr_assert_eq((uint32_t)bits, 0u, "madd_f32 %#x (an FMA gives -2^-26)", (uint32_t)bits);
+	/* chains: each product and each add rounded on its own, in the wasm order */
+	memcpy(&dv3[2].bits, &(double){-1.0}, 8);
+	dv3[0] = I32(4096), dv3[1] = I32(8192);
+	want = q0 + (q1 + (q2 + (q3 + s0)));
+	want += want;
+	bits = call_u64(inst, "dot4", dv3, 3, TW_ERR_OK);
+	memcpy(&got, &bits, 8);
+	cr_assert(got == want, "dot4 %.17g, want %.17g", got, want);
+	float fa[3] = {1.0f + 0x1p-13f, 3.0f, 0.1f}, fb[3] = {1.0f - 0x1p-13f, 0.3f, 7.0f};
+	memcpy(mem + 5120, fa, sizeof(fa));
+	memcpy(mem + 5184, fb, sizeof(fb));
+	volatile float va[3] = {fa[0], fa[1], fa[2]}, vb[3] = {fb[0], fb[1], fb[2]};
+	volatile float fs0 = 2.5f;
+	float fwant = va[0] * vb[0] - (va[1] * vb[1] - (va[2] * vb[2] - fs0));
+	struct twm_value fv3[3] = {I32(5120), I32(5184), {.type = TWM_F32}};
+	memcpy(&fv3[2].bits, &(float){2.5f}, 4);
+	bits = call_u64(inst, "msub3", fv3, 3, TW_ERR_OK);
+	float fgot;
+	memcpy(&fgot, &bits, 4);
+	cr_assert(fgot == fwant, "msub3 %.9g, want %.9g", fgot, fwant);
+	dv3[0] = I32(65536 - 32);
+	call_u64(inst, "dot4", dv3, 3, TW_ERR_OK);
+	dv3[0] = I32(65536 - 31); /* the last product's first load is out of bounds */
+	call_u64(inst, "dot4", dv3, 3, TW_ERR_WASM_TRAP);
+	dv3[0] = I32(4096), dv3[1] = I32(65536 - 16); /* the third product's second load */
+	call_u64(inst, "dot4", dv3, 3, TW_ERR_WASM_TRAP);
+	dv3[1] = I32(8192);
+
 	/* every load of the chain still traps, wherever its multiply was moved */
 	dv3[0] = I32(65536 - 32);
 	call_u64(inst, "madd_chain", dv3, 3, TW_ERR_OK);

@@ -254,4 +254,21 @@
   (func (export "kfirst64") (param i64) (result i64)
     i64.const -10 local.get 0 i64.sub
     i64.const 0x100000000 local.get 0 i64.sub i64.add
-    i64.const 9 local.get 0 i64.gt_s i64.extend_i32_u i64.add))
+    i64.const 9 local.get 0 i64.gt_s i64.extend_i32_u i64.add)
+  ;; chains of product-first multiply-adds with one operation, the sum kept in a register: a
+  ;; dot product of four (its result set into a local: the chain's destination is retargeted)
+  ;; and three subs in f32
+  (func (export "dot4") (param i32 i32 f64) (result f64)
+    (local f64)
+    local.get 0 f64.load local.get 1 f64.load f64.mul
+    local.get 0 f64.load offset=8 local.get 1 f64.load offset=8 f64.mul
+    local.get 0 f64.load offset=16 local.get 1 f64.load offset=16 f64.mul
+    local.get 0 f64.load offset=24 local.get 1 f64.load offset=24 f64.mul
+    local.get 2 f64.add f64.add f64.add f64.add
+    local.set 3
+    local.get 3 local.get 3 f64.add)
+  (func (export "msub3") (param i32 i32 f32) (result f32)
+    local.get 0 f32.load local.get 1 f32.load f32.mul
+    local.get 0 f32.load offset=4 local.get 1 f32.load offset=4 f32.mul
+    local.get 0 f32.load offset=8 local.get 1 f32.load offset=8 f32.mul
+    local.get 2 f32.sub f32.sub f32.sub))
