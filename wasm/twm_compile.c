@@ -5,7 +5,8 @@
  * stack after unconditional branches). Because every operand's stack height is static, the height
  * names a frame slot: slot(h) = nlocals + h. Each instruction is emitted with the slots of its
  * inputs and output, branch targets are resolved (forward ones through a patch list threaded
- * through the code cells), and branch value copies become MOVEs. Code after an unconditional
+ * through the code cells) to cell offsets from the branch instruction's opcode cell, and branch
+ * value copies become MOVEs. Code after an unconditional
  * branch is validated but not emitted.
  *
  * Bounds: the type stack, control stack, locals and code size are capped (core/limits.h); a body
@@ -220,13 +221,39 @@ static inline uint32_t slot(struct twm_compiler *c, uint32_t h)
 	return c->nl + h;
 }
 
-/* The cell that will hold the target of a branch to `f`. */
-static bool emit_target(struct twm_compiler *c, struct ctl *f)
+/* A forward target not yet known: its cell holds the next cell of the same patch list (bits
+ * 0-23), how far the cell is from its instruction's opcode cell (bits 24-30; the target becomes
+ * an offset from that cell) and, in bit 31, that the list ends here. A side table of opcode
+ * cells cost more: growing it next to the code made every realloc of the code a copy. */
+#define PEND_NEXT 0xffffffu
+#define PEND_END 0x80000000u
+#define PEND_DIST_MAX 127u
+_Static_assert(TW_WASM_ICODE_CELLS_MAX <= PEND_NEXT + 1, "a cell index fits in PEND_NEXT");
+
+/* Make the just-emitted cell `site` a pending target of the instruction at cell `at`, linked to
+ * the patch list `next` (NO_PATCH: none). */
+static void note_site(struct twm_compiler *c, uint32_t site, uint32_t at, uint32_t next)
+{
+	c->code[site] = (next == NO_PATCH ? PEND_END : next) | (site - at) << 24;
+}
+
+/* Resolve the pending target in cell `site` to `target`; returns the next cell of its list. */
+static uint32_t resolve(struct twm_compiler *c, uint32_t site, uint32_t target)
+{
+	uint32_t v = c->code[site];
+	c->code[site] = target - (site - (v >> 24 & PEND_DIST_MAX));
+	return v & PEND_END ? NO_PATCH : v & PEND_NEXT;
+}
+
+/* The cell that will hold the target of a branch to `f`, the branch instruction starting at
+ * cell `at`. */
+static bool emit_target(struct twm_compiler *c, struct ctl *f, uint32_t at)
 {
 	if (f->kind == CTL_LOOP)
-		return emit(c, f->loop_ip);
-	if (!emit(c, f->patch))
+		return emit(c, f->loop_ip - at);
+	if (!emit(c, 0))
 		return false;
+	note_site(c, c->ncode - 1, at, f->patch);
 	f->patch = c->ncode - 1;
 	return true;
 }
@@ -266,16 +293,14 @@ static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 	}
 	if (f->kind == CTL_LOOP)
 		return emit2(c, TWM_OP_BRB, f->loop_ip + 3 - c->ncode);
-	return emit(c, TWM_OP_BR) && emit_target(c, f);
+	uint32_t at = c->ncode;
+	return emit(c, TWM_OP_BR) && emit_target(c, f, at);
 }
 
 static void patch_list(struct twm_compiler *c, uint32_t head, uint32_t target)
 {
-	while (head != NO_PATCH) {
-		uint32_t next = c->code[head];
-		c->code[head] = target;
-		head = next;
-	}
+	while (head != NO_PATCH)
+		head = resolve(c, head, target);
 }
 
 /* ---- type stack ----------------------------------------------------------------------------- */
@@ -1160,14 +1185,18 @@ static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_tr
 	}
 	if (back && two && fuse_add_backedge(c, bop, a, b, target))
 		return true;
+	uint32_t at = c->ncode;
 	if (back) {
 		/* backedges are relative to the branch instruction (see twm_int.h) */
 		bop = back_op(bop);
-		target = target + 3 - c->ncode;
+		target = target + 3 - at;
 	}
-	if (two)
-		return emit4(c, bop, a, b, target);
-	return emit3(c, bop, a, target);
+	if (!(two ? emit4(c, bop, a, b, target) : emit3(c, bop, a, target)))
+		return false;
+	/* a forward target (a patch link or NO_PATCH) is resolved later */
+	if (!back)
+		note_site(c, c->ncode - 1, at, target);
+	return true;
 }
 
 static bool op_fc(struct twm_compiler *c)
@@ -1346,6 +1375,7 @@ static bool op_br_table(struct twm_compiler *c)
 	if (!f->unreachable && c->nvt < f->height + arity)
 		return fail(c, "type mismatch");
 	if (live(c)) {
+		uint32_t at = c->ncode;
 		if (!emit3(c, TWM_OP_BR_TABLE, idx_slot, n))
 			return false;
 		uint32_t cells = c->ncode;
@@ -1354,15 +1384,16 @@ static bool op_br_table(struct twm_compiler *c)
 				return false;
 		for (uint32_t i = 0; i <= n; i++) {
 			struct ctl *L = &c->ctl[c->nctl - 1 - c->labels[i]];
-			if (!needs_copy(c, L)) {
+			/* a pending target too far from the opcode goes through a BR after the table */
+			if (!needs_copy(c, L) && (L->kind == CTL_LOOP || 3 + i <= PEND_DIST_MAX)) {
 				if (L->kind == CTL_LOOP) {
-					c->code[cells + i] = L->loop_ip;
+					c->code[cells + i] = L->loop_ip - at;
 				} else {
-					c->code[cells + i] = L->patch;
+					note_site(c, cells + i, at, L->patch);
 					L->patch = cells + i;
 				}
 			} else {
-				c->code[cells + i] = here(c);
+				c->code[cells + i] = here(c) - at;
 				if (!emit_jump(c, L))
 					return false;
 			}
@@ -1584,6 +1615,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				if (was_live && np == 0 && nr == 0) {
 					if (!emit3(c, TWM_OP_LOOP_HOOK, c->nloops, NO_PATCH))
 						return false;
+					note_site(c, c->ncode - 1, c->ncode - 3, NO_PATCH);
 					f->else_patch = c->ncode - 1;
 				}
 				f->loop_ip = here(c);
@@ -1604,10 +1636,11 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "else without if");
 			if (!check_end(c, f))
 				return false;
-			if (live(c) && !(emit(c, TWM_OP_BR) && emit_target(c, f)))
+			uint32_t at = c->ncode;
+			if (live(c) && !(emit(c, TWM_OP_BR) && emit_target(c, f, at)))
 				return false;
 			if (f->else_patch != NO_PATCH) {
-				c->code[f->else_patch] = here(c);
+				resolve(c, f->else_patch, here(c));
 				f->else_patch = NO_PATCH;
 			}
 			f->kind = CTL_ELSE;
@@ -1634,7 +1667,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				break;
 			}
 			if (f->else_patch != NO_PATCH)
-				c->code[f->else_patch] = here(c);
+				resolve(c, f->else_patch, here(c));
 			if (f->kind == CTL_LOOP && !f->dead) {
 				uint32_t cost = c->ninstr - f->instr_start;
 				c->code[f->loop_ip + 1] = cost ? cost : 1;
@@ -1696,7 +1729,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 						uint32_t skip = c->ncode - 1;
 						if (!emit_jump(c, L))
 							return false;
-						c->code[skip] = here(c);
+						resolve(c, skip, here(c));
 					} else {
 						uint32_t t = L->kind == CTL_LOOP ? L->loop_ip : L->patch;
 						if (!emit_cond_branch(c, cond, true, prev_op, prev_dst, t,
