@@ -7,8 +7,8 @@
  * the function touches (params, locals, and each operand-stack position, whose height is static
  * after validation) has a fixed 64-bit slot in the frame, so instructions name their inputs and
  * output directly ("i32.add a b -> dst") and the interpreter keeps no stack pointer. Branch
- * targets are cell indices in the function's code, resolved at compile time. Numeric opcodes keep
- * their binary-format numbers; engine-specific ones start at TWM_OP_BASE.
+ * targets are signed cell offsets from the branch's opcode cell, resolved at compile time.
+ * Numeric opcodes keep their binary-format numbers; engine-specific ones start at TWM_OP_BASE.
  */
 #ifndef TW_WASM_TWM_INT_H
 #define TW_WASM_TWM_INT_H
@@ -243,7 +243,7 @@ struct twm_data {
 };
 
 /* A compiled function. icode[-1] holds the function's index, so the interpreter can tell the
- * running function from its code pointer alone (frames save only the code). */
+ * running function from an ip inside its code (twm_module.code_starts; slow paths only). */
 struct twm_code {
 	uint32_t *icode;
 	uint32_t nicode;
@@ -289,6 +289,8 @@ struct twm_module {
 	uint32_t data_idx_first;
 	struct twm_code *codes; /* indexed by function index - nfunc_imports */
 	const uint32_t **icodes; /* codes[].icode by function index (NULL for imports): CALL_LOCAL */
+	/* every codes[].icode, sorted by address: the function an ip is in, by binary search */
+	const uint32_t **code_starts;
 	struct twm_limits limits;
 };
 
@@ -329,9 +331,8 @@ struct twm_global {
  * is the caller's instance, so same-instance returns never test for an instance switch. */
 struct twm_frame {
 	const uint32_t *ip;
-	uint64_t *fp;
 	union {
-		const uint32_t *code; /* the caller's code: base of its branch targets */
+		uint64_t *fp;
 		struct twm_instance *inst; /* marker frame: the caller's instance */
 	};
 };

@@ -8,9 +8,11 @@
  * pointer every handler holds in a register also addresses the table (see struct rt_block).
  * Instructions name frame slots, so a handler is "load operands from fp[...], compute, store to
  * fp[...], step ip". wasm-to-wasm calls never recurse on the C stack: a call pushes a struct twm_frame onto the
- * instance's frame array and switches ip/fp, a return pops it. That makes a fuel stop a matter of
- * saving three values (ip, fp and the current function, found from its code) and makes "call
- * stack exhausted" a bounds check instead of a C stack overflow.
+ * instance's frame array and switches ip/fp, a return pops it. A frame is two words, the return
+ * ip and the caller's fp: branch targets are offsets from the branch, so no code base follows the
+ * running function around. That makes a fuel stop a matter of saving ip and fp (the running
+ * function is found from ip when needed) and makes "call stack exhausted" a bounds check instead
+ * of a C stack overflow.
  *
  * Fuel is charged at loop headers (the loop body's instruction count) and at calls (one unit).
  * A slice stops when fuel is used up at one of those points, so straight-line code between them
@@ -468,8 +470,6 @@ static inline uint64_t trunc_sat(double x, int kind)
 struct rt {
 	struct twm_instance *sinst; /* the instance whose stacks the call runs on */
 	struct twm_instance *inst;  /* owner of the current function */
-	const uint32_t *code; /* the current function's code: base of branch targets; code[-1] is
-			       * its index in inst */
 	const uint32_t *const *icodes; /* inst->module->icodes: CALL_LOCAL's callees */
 	struct twm_memory *m0; /* the instance's memory 0, or an empty one */
 	struct twm_frame *fr;  /* next free entry of sinst->frames */
@@ -556,10 +556,23 @@ struct rt_block {
 		msize = rt->m0->size;                                                             \
 	} while (0)
 
-/* The running function, found from its code (slow paths only). */
-static inline struct twm_func *cur_func(const struct rt *rt)
+/* The running function, the one of rt->inst whose code holds `ip`: the last code that starts at or
+ * before it, by binary search (slow paths only: a fuel stop, a pending host call, the loop hook).
+ * Keeping the current code in the run state instead cost every call and return a store and a
+ * load. */
+static struct twm_func *cur_func(const struct rt *rt, const uint32_t *ip)
 {
-	return rt->inst->funcs[rt->code[-1]];
+	const struct twm_module *m = rt->inst->module;
+	const uint32_t *const *cs = m->code_starts;
+	uint32_t lo = 0, hi = m->nfuncs - m->nfunc_imports; /* cs[lo - 1] <= ip < cs[hi] */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)cs[mid] <= (uintptr_t)ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return rt->inst->funcs[cs[lo - 1][-1]];
 }
 
 #define H1(op, tin, tout, expr)                                                                   \
@@ -1105,10 +1118,11 @@ H(h_BR_TABLE)
 
 /* Out of line so that the site's address never lives in a handler's frame. */
 static __attribute__((noinline)) enum twm_hook_action
-run_loop_hook(struct rt *rt, uint32_t loop_index, uint64_t *fp, uint8_t *mem, uint64_t msize)
+run_loop_hook(struct rt *rt, const uint32_t *ip, uint64_t *fp, uint8_t *mem, uint64_t msize)
 {
 	struct twm_instance *inst = rt->inst;
-	const struct twm_func *cur = cur_func(rt);
+	const struct twm_func *cur = cur_func(rt, ip);
+	uint32_t loop_index = ip[1];
 	struct twm_loop_site site = {
 		.module = inst->module,
 		.func_index = cur->index,
@@ -1129,7 +1143,7 @@ H(h_LOOP);
 
 H_SLOW(h_loop_hook_call)
 {
-	enum twm_hook_action act = run_loop_hook(rt, ip[1], fp, mem, msize);
+	enum twm_hook_action act = run_loop_hook(rt, ip, fp, mem, msize);
 	RELOAD_MEM();
 	if (act == TWM_HOOK_LOOP_DONE) {
 		JUMP(ip[2]);
@@ -1172,7 +1186,7 @@ H(h_LOOP)
 
 /* Back in the caller: pop its frame. There is always one: the entry function returns to the
  * DONE frame below the stack's first entry, and a callee in another instance to the XRET marker
- * frame that its caller pushed, so this is three loads and no test. The caller runs in the same
+ * frame that its caller pushed, so this is two loads and no test. The caller runs in the same
  * instance, so mem and msize are still right: whatever grew the memory since (memory.grow, a
  * host call, a callee in another instance sharing it) reloaded msize at that point. */
 #define RETURN_TO_CALLER()                                                                        \
@@ -1181,17 +1195,16 @@ H(h_LOOP)
 		rt->fr = fr_;                                                                     \
 		ip = fr_->ip;                                                                     \
 		fp = fr_->fp;                                                                     \
-		rt->code = fr_->code;                                                             \
 		NEXT();                                                                           \
 	} while (0)
 
-/* Return targets that are not in any function's code. A cell before each stands where a
- * function's index would be (cur_func is never asked about them). */
-static const uint32_t xret_code[] = {0, TWM_OP_XRET};
-static const uint32_t done_code[] = {0, TWM_OP_DONE};
+/* Return targets that are not in any function's code (cur_func is never asked about them). */
+static const uint32_t xret_code[] = {TWM_OP_XRET};
+static const uint32_t done_code[] = {TWM_OP_DONE};
 
-/* A callee in another instance returned through its caller's marker frame (rt->fr, just popped):
- * pop the caller's own frame and switch back to its instance and memory. */
+/* A callee in another instance returned through its caller's marker frame (rt->fr, just popped;
+ * the fp it loaded was the instance): pop the caller's own frame and switch back to its instance
+ * and memory. */
 H(h_XRET)
 {
 	struct twm_frame *fr = rt->fr;
@@ -1199,7 +1212,6 @@ H(h_XRET)
 	rt->fr = --fr;
 	ip = fr->ip;
 	fp = fr->fp;
-	rt->code = fr->code;
 	LOAD_MEM0();
 	NEXT();
 }
@@ -1279,9 +1291,8 @@ H_ZERO_K(1) H_ZERO_K(2) H_ZERO_K(3) H_ZERO_K(4) H_ZERO_K(5) H_ZERO_K(6) H_ZERO_K
 		rt->fr = fr_ + 1;                                                                 \
 		fr_->ip = (ret_expr);                                                             \
 		fr_->fp = fp;                                                                     \
-		fr_->code = rt->code;                                                             \
 		fp = nfp_;                                                                        \
-		ip = rt->code = (icode_);                                                         \
+		ip = (icode_);                                                                    \
 	} while (0)
 
 /* A call to a host function or into another instance: the callee, its arguments at
@@ -1311,10 +1322,9 @@ H_SLOW(h_call_slow)
 		TRAP(TWM_TRAP_STACK_EXHAUSTED);
 	struct twm_instance *caller = rt->inst;
 	uint64_t *nfp = fp + rt->argbase;
-	ENTER(xret_code + 1, nfp, rt->ret);
+	ENTER(xret_code, nfp, rt->ret);
 	struct twm_frame *mk = rt->fr;
-	ENTER(f->code->icode, nfp, xret_code + 1);
-	mk->fp = nfp;
+	ENTER(f->code->icode, nfp, xret_code);
 	mk->inst = caller;
 	rt->inst = f->inst;
 	LOAD_MEM0();
@@ -1357,13 +1367,12 @@ H(h_CALL)
 			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
 		fr->ip = ip + (len);                                                              \
 		fr->fp = fp;                                                                      \
-		fr->code = rt->code;                                                              \
 		fp += ip[2];                                                                      \
 		/* a trap here leaves the written entry unused: rt->fr has not moved */           \
 		if (__builtin_expect(fp > rt->stack_limit, 0))                                    \
 			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
 		rt->fr = fr + 1;                                                                  \
-		ip = rt->code = rt->icodes[ip[1]];                                                \
+		ip = rt->icodes[ip[1]];                                                           \
 		NEXT();                                                                           \
 	} while (0)
 
@@ -1758,12 +1767,10 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	struct twm_func *cur = sinst->cur;
 	/* frames[0] is the DONE frame the entry function returns to; the call's own frames
 	 * follow (the instance allocates call_depth_max + 1) */
-	sinst->frames[0] = (struct twm_frame){.ip = done_code + 1, .fp = sinst->stack,
-					      .code = done_code + 1};
+	sinst->frames[0] = (struct twm_frame){.ip = done_code, .fp = sinst->stack};
 	*rt = (struct rt){
 		.sinst = sinst,
 		.inst = cur->inst,
-		.code = cur->code->icode,
 		.icodes = cur->inst->module->icodes,
 		.m0 = cur->inst->mem0 ? cur->inst->mem0 : &no_memory,
 		.fr = sinst->frames + 1 + sinst->depth,
@@ -1784,7 +1791,7 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	case X_SUSPEND:
 		sinst->ip = rt->ip;
 		sinst->fp = rt->fp;
-		sinst->cur = cur_func(rt);
+		sinst->cur = cur_func(rt, rt->ip);
 		sinst->depth = (uint32_t)(rt->fr - rt->fr_base);
 		sinst->suspended = true;
 		rc = TW_ERR_WASM_FUEL;
@@ -1806,7 +1813,7 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 			/* twm_call_run marks the call suspended at this depth (twm_host_pend.c) */
 			sinst->ip = rt->ip;
 			sinst->fp = rt->fp;
-			sinst->cur = cur_func(rt);
+			sinst->cur = cur_func(rt, rt->ip);
 			sinst->pend_depth = (uint32_t)(rt->fr - rt->fr_base);
 		}
 		break;

@@ -870,6 +870,13 @@ static bool sec_data(struct twm_rd *r, struct load_state *s)
 	return true;
 }
 
+/* qsort order of code pointers: by address */
+static int code_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(const uint32_t *const *)a, y = (uintptr_t)*(const uint32_t *const *)b;
+	return (x > y) - (x < y);
+}
+
 static bool sec_code(struct twm_rd *r, struct load_state *s)
 {
 	struct twm_module *m = s->m;
@@ -921,6 +928,12 @@ static bool sec_code(struct twm_rd *r, struct load_state *s)
 		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
 	for (uint32_t i = 0; i < n; i++)
 		m->icodes[m->nfunc_imports + i] = m->codes[i].icode;
+	m->code_starts = TW_ARENA_NEW_ARRAY(&m->arena, const uint32_t *, n ? n : 1);
+	if (!m->code_starts)
+		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		m->code_starts[i] = m->codes[i].icode;
+	qsort(m->code_starts, n, sizeof(*m->code_starts), code_cmp);
 	return true;
 }
 
