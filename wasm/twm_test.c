@@ -377,6 +377,18 @@ static enum twm_hook_action loop_hook(const struct twm_loop_site *site, void *en
 	const uint8_t *code;
 	size_t len;
 	hook_calls++;
+	/* the running function is found from ip (a search of the module's code): it must be the
+	 * export itself, not a neighbour */
+	bool named = false;
+	for (uint32_t i = 0; i < twm_module_export_count(site->module); i++) {
+		struct twm_export_desc d;
+		cr_assert(twm_module_export(site->module, i, &d));
+		if (d.kind == TWM_EXTERN_FUNC && d.name_len == 6 && !memcmp(d.name, "hooked", 6)) {
+			cr_assert_eq(site->func_index, d.index);
+			named = true;
+		}
+	}
+	cr_assert(named);
 	cr_assert(twm_module_func_code(site->module, site->func_index, &code, &len));
 	cr_assert_lt(site->loop_offset, len);
 	cr_assert_eq(code[site->loop_offset], 0x03, "the offset names the loop opcode");
