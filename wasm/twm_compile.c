@@ -60,6 +60,7 @@ struct twm_compiler {
 	 * locals at the top, so most calls zero nothing. */
 	uint32_t move_at;  /* the last MOVE emitted, a candidate to pair into MOVE2 */
 	uint32_t const_at; /* the last CONST32 emitted, a candidate to pair into CONST2 */
+	uint32_t addi_at;  /* the last i32.add immediate emitted, a candidate for ADDI_CONST */
 	/* The last pair formed (TWM_OP_ADDI2, CONST2, MOVE_CONST): its first instruction's cell and
 	 * its second's. A fusion that rewrites the second (an address add absorbed by a load or a
 	 * loop's compare-and-branch) splits the pair first, see unpair_from. */
@@ -224,9 +225,9 @@ static bool emit_move(struct twm_compiler *c, uint32_t src, uint32_t dst)
 /* The opcode of the first instruction of a pair (any other opcode is returned as it is). */
 static uint32_t unpaired_op(uint32_t op)
 {
-	if (op == TWM_OP_ADDI2)
+	if (op == TWM_OP_ADDI2 || op == TWM_OP_ADDI_CONST)
 		return TWM_OP_IMM_BASE + 0x6a;
-	if (op == TWM_OP_CONST2)
+	if (op == TWM_OP_CONST2 || op == TWM_OP_CONST_ADDI)
 		return TWM_OP_CONST32;
 	if (op == TWM_OP_MOVE_CONST)
 		return TWM_OP_MOVE;
@@ -240,15 +241,29 @@ static uint32_t unpaired_op(uint32_t op)
  * the first opcode back. A pair is formed only when the second is emitted: by then nothing looks
  * back at the first any more (fusions look at the last instruction, or at the last two only when
  * the last is the one they absorb). */
-static void pair_with(struct twm_compiler *c, uint32_t first, uint32_t len, uint32_t second,
+static bool pair_with(struct twm_compiler *c, uint32_t first, uint32_t len, uint32_t second,
 		      uint32_t pop)
 {
 	if (first == NO_PATCH || first + len != second || c->label_at > first ||
 	    (c->pair_at != NO_PATCH && c->pair_second == first))
-		return;
+		return false;
 	c->code[first] = pop;
 	c->pair_at = first;
 	c->pair_second = second;
+	return true;
+}
+
+/* The i32.add immediate just emitted at `y`: the second of a pair with an add of the same kind
+ * or a CONST32 right before it, else a candidate first for a CONST32 after it. */
+static __attribute__((noinline)) void pair_addi(struct twm_compiler *c, uint32_t y)
+{
+	uint32_t prev = c->num_before, k = c->const_at;
+	if (prev != NO_PATCH && c->code[prev] == TWM_OP_IMM_BASE + 0x6a &&
+	    pair_with(c, prev, 4, y, TWM_OP_ADDI2))
+		return;
+	if (k != NO_PATCH && c->code[k] == TWM_OP_CONST32 && pair_with(c, k, 3, y, TWM_OP_CONST_ADDI))
+		return;
+	c->addi_at = y;
 }
 
 /* Cells from `at` on are about to be rewritten: the last pair splits again if its second
@@ -261,7 +276,8 @@ static void unpair_from(struct twm_compiler *c, uint32_t at)
 	c->pair_at = c->pair_second = NO_PATCH;
 }
 
-/* A CONST32 of `v` into `dst`, paired with a MOVE or a CONST32 just before it. Inlined: called
+/* A CONST32 of `v` into `dst`, paired with a MOVE, a CONST32 or an i32.add immediate just
+ * before it. Inlined: called
  * out of line, its callers' prologues cost more at load time than the pairing check itself. */
 static inline __attribute__((always_inline)) bool emit_const32(struct twm_compiler *c,
 							       uint32_t dst, uint32_t v)
@@ -270,6 +286,8 @@ static inline __attribute__((always_inline)) bool emit_const32(struct twm_compil
 		pair_with(c, c->move_at, 3, c->ncode, TWM_OP_MOVE_CONST);
 	else if (c->const_at != NO_PATCH && c->code[c->const_at] == TWM_OP_CONST32)
 		pair_with(c, c->const_at, 3, c->ncode, TWM_OP_CONST2);
+	else if (c->addi_at != NO_PATCH && c->code[c->addi_at] == TWM_OP_IMM_BASE + 0x6a)
+		pair_with(c, c->addi_at, 4, c->ncode, TWM_OP_ADDI_CONST);
 	c->move_at = NO_PATCH;
 	uint32_t at = c->ncode;
 	if (!emit3(c, TWM_OP_CONST32, dst, v))
@@ -535,8 +553,9 @@ static __attribute__((noinline)) bool fuse_call_moves(struct twm_compiler *c, ui
 	}
 	if (!nmv)
 		return false;
+	unpair_from(c, op_start);
 	c->ncode = op_start;
-	c->move_at = c->const_at = c->pair_at = c->pair_second = NO_PATCH;
+	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
 	for (uint32_t k = 0; k < nkeep; k++)
 		if (!emit(c, keep[k]))
 			return false;
@@ -1077,10 +1096,9 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 		c->last_op = c->ncode - 4;
 		if (op == 0x6a) {
 			c->add_at = c->ncode - 4;
-			/* an add with an immediate right after another */
-			uint32_t prev = c->num_before;
-			if (imm && prev != NO_PATCH && c->code[prev] == TWM_OP_IMM_BASE + 0x6a)
-				pair_with(c, prev, 4, c->ncode - 4, TWM_OP_ADDI2);
+			c->addi_at = NO_PATCH;
+			if (imm)
+				pair_addi(c, c->ncode - 4);
 		}
 	} else {
 		if (!emit3(c, op, sa, c->nl + h))
@@ -1807,7 +1825,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			/* the whole stack to its slots, as before any call; what that emits for the
 			 * arguments fuse_call_moves may absorb (no MOVE2 pairs across op_start) */
 			uint32_t op_start = c->ncode;
-			c->move_at = c->const_at = NO_PATCH;
+			c->move_at = c->const_at = c->addi_at = NO_PATCH;
 			if (live(c) && !materialize_range(c, 0, c->nvt))
 				return false;
 			if (!pop_n(c, t->nparams, t->types))
@@ -2118,7 +2136,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->m = m;
 	c->nvt = c->nctl = c->ncode = c->nloops = 0;
 	c->npending = 0;
-	c->last_dst = c->last_op = c->add_at = c->move_at = c->const_at = NO_PATCH;
+	c->last_dst = c->last_op = c->add_at = c->move_at = c->const_at = c->addi_at = NO_PATCH;
 	c->pair_at = c->pair_second = NO_PATCH;
 	c->num_at = c->num_before = c->num_end = NO_PATCH;
 	c->fload_at = c->fload_prev = NO_PATCH;

@@ -108,7 +108,9 @@
 	 * cell is skipped (so the pair splits again by restoring the first opcode) */            \
 	X(ADDI2)         /* a1 k1 d1 _ a2 k2 d2  -- two i32.add immediates in order */            \
 	X(CONST2)        /* d1 v1 _ d2 v2  -- two CONST32s in order */                            \
-	X(MOVE_CONST)    /* s d _ d2 v  -- MOVE then CONST32 */
+	X(MOVE_CONST)    /* s d _ d2 v  -- MOVE then CONST32 */                                  \
+	X(ADDI_CONST)    /* a k d _ d2 v  -- i32.add immediate then CONST32 */                    \
+	X(CONST_ADDI)    /* d1 v _ a k d  -- CONST32 then i32.add immediate */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

@@ -1493,6 +1493,20 @@ H(h_ADDI2)
 	ip += 8;
 	NEXT();
 }
+H(h_ADDI_CONST)
+{
+	SL(3) = (uint32_t)((uint32_t)SL(1) + ip[2]);
+	SL(5) = ip[6];
+	ip += 7;
+	NEXT();
+}
+H(h_CONST_ADDI)
+{
+	SL(1) = ip[2];
+	SL(6) = (uint32_t)((uint32_t)SL(4) + ip[5]);
+	ip += 7;
+	NEXT();
+}
 H(h_CONST64)
 {
 	SL(1) = (uint64_t)ip[2] | ((uint64_t)ip[3] << 32);

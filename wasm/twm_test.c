@@ -764,6 +764,9 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	cr_assert_eq(call_u64(inst, "const2", &a1, 1, TW_ERR_OK), 932u);
 	a2[0] = I32(5), a2[1] = I32(6);
 	cr_assert_eq(call_u64(inst, "move_const", a2, 2, TW_ERR_OK), 1573u);
+	a2[0] = I32(3), a2[1] = I32(6);
+	uint32_t w28 = mem[28] | mem[29] << 8 | mem[30] << 16 | (uint32_t)mem[31] << 24;
+	cr_assert_eq(call_u64(inst, "const_addi", a2, 2, TW_ERR_OK), (uint32_t)(w28 + 20078204u));
 
 	twm_instance_free(inst);
 	twm_module_unref(mod);

@@ -326,4 +326,27 @@
     local.get 2 i32.const 100 i32.mul local.get 0 i32.const 10 i32.mul i32.add local.get 1 i32.add
     local.get 2 i32.const 4
     block (param i32 i32) (result i32) i32.sub end
-    i32.const 1000 i32.mul i32.add))
+    i32.const 1000 i32.mul i32.add)
+  ;; ADDI_CONST and CONST_ADDI: the add reads the constant just written, the constant replaces
+  ;; the sum, or the add's operand is then overwritten; pairs split again where the loop's branch
+  ;; or a load absorbs the add
+  (func (export "const_addi") (param i32 i32) (result i32)
+    (local i32 i32 i32 i32)
+    i32.const 7 local.set 2
+    local.get 2 i32.const 3 i32.add local.set 3
+    local.get 3 local.get 3 i32.mul local.set 3
+    local.get 0 i32.const 5 i32.add local.set 4
+    i32.const 9 local.set 4
+    local.get 4 local.get 4 i32.mul local.set 4
+    local.get 1 i32.const 1 i32.add local.set 5
+    i32.const 20 local.set 1
+    loop
+      i32.const 1 local.set 0
+      local.get 2 i32.const -1 i32.add local.tee 2
+      i32.const 0 i32.gt_s br_if 0
+    end
+    i32.const 4 local.set 0
+    local.get 1 i32.const 8 i32.add i32.load
+    local.get 3 i32.add local.get 4 i32.const 100 i32.mul i32.add
+    local.get 5 i32.const 10000 i32.mul i32.add local.get 1 i32.const 1000000 i32.mul i32.add
+    local.get 0 i32.add local.get 2 i32.add))
