@@ -225,7 +225,7 @@ static bool emit_move(struct twm_compiler *c, uint32_t src, uint32_t dst)
 /* The opcode of the first instruction of a pair (any other opcode is returned as it is). */
 static uint32_t unpaired_op(uint32_t op)
 {
-	if (op == TWM_OP_ADDI2 || op == TWM_OP_ADDI_CONST)
+	if (op == TWM_OP_ADDI2 || op == TWM_OP_ADDI3 || op == TWM_OP_ADDI_CONST)
 		return TWM_OP_IMM_BASE + 0x6a;
 	if (op == TWM_OP_CONST2 || op == TWM_OP_CONST_ADDI)
 		return TWM_OP_CONST32;
@@ -253,11 +253,18 @@ static bool pair_with(struct twm_compiler *c, uint32_t first, uint32_t len, uint
 	return true;
 }
 
-/* The i32.add immediate just emitted at `y`: the second of a pair with an add of the same kind
- * or a CONST32 right before it, else a candidate first for a CONST32 after it. */
+/* The i32.add immediate just emitted at `y`: the third of an ADDI2 right before it, the second
+ * of a pair with an add of the same kind or a CONST32 right before it, else a candidate first
+ * for a CONST32 after it. */
 static __attribute__((noinline)) void pair_addi(struct twm_compiler *c, uint32_t y)
 {
-	uint32_t prev = c->num_before, k = c->const_at;
+	uint32_t prev = c->num_before, k = c->const_at, p = c->pair_at;
+	if (p != NO_PATCH && c->code[p] == TWM_OP_ADDI2 && c->pair_second + 4 == y &&
+	    c->label_at <= c->pair_second) {
+		c->code[p] = TWM_OP_ADDI3;
+		c->pair_second = y;
+		return;
+	}
 	if (prev != NO_PATCH && c->code[prev] == TWM_OP_IMM_BASE + 0x6a &&
 	    pair_with(c, prev, 4, y, TWM_OP_ADDI2))
 		return;
@@ -267,12 +274,14 @@ static __attribute__((noinline)) void pair_addi(struct twm_compiler *c, uint32_t
 }
 
 /* Cells from `at` on are about to be rewritten: the last pair splits again if its second
- * instruction is among them. */
+ * instruction is among them (an ADDI3 whose third add goes stays an ADDI2). */
 static void unpair_from(struct twm_compiler *c, uint32_t at)
 {
 	if (c->pair_at == NO_PATCH || c->pair_second < at)
 		return;
-	c->code[c->pair_at] = unpaired_op(c->code[c->pair_at]);
+	uint32_t op = c->code[c->pair_at];
+	c->code[c->pair_at] = op == TWM_OP_ADDI3 && at > c->pair_at + 4 ? TWM_OP_ADDI2
+									 : unpaired_op(op);
 	c->pair_at = c->pair_second = NO_PATCH;
 }
 

@@ -110,7 +110,8 @@
 	X(CONST2)        /* d1 v1 _ d2 v2  -- two CONST32s in order */                            \
 	X(MOVE_CONST)    /* s d _ d2 v  -- MOVE then CONST32 */                                  \
 	X(ADDI_CONST)    /* a k d _ d2 v  -- i32.add immediate then CONST32 */                    \
-	X(CONST_ADDI)    /* d1 v _ a k d  -- CONST32 then i32.add immediate */
+	X(CONST_ADDI)    /* d1 v _ a k d  -- CONST32 then i32.add immediate */                  \
+	X(ADDI3)         /* a1 k1 d1 _ a2 k2 d2 _ a3 k3 d3  -- three i32.add immediates */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

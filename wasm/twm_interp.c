@@ -1493,6 +1493,14 @@ H(h_ADDI2)
 	ip += 8;
 	NEXT();
 }
+H(h_ADDI3)
+{
+	SL(3) = (uint32_t)((uint32_t)SL(1) + ip[2]);
+	SL(7) = (uint32_t)((uint32_t)SL(5) + ip[6]);
+	SL(11) = (uint32_t)((uint32_t)SL(9) + ip[10]);
+	ip += 12;
+	NEXT();
+}
 H(h_ADDI_CONST)
 {
 	SL(3) = (uint32_t)((uint32_t)SL(1) + ip[2]);

@@ -758,7 +758,7 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	cr_assert_eq(call_u64(inst, "addi2", &a1, 1, TW_ERR_OK), 1236054u);
 	a3[0] = I32(100), a3[1] = I32(0), a3[2] = I32(8);
 	uint32_t w11 = mem[11] | mem[12] << 8 | mem[13] << 16 | (uint32_t)mem[14] << 24;
-	cr_assert_eq(call_u64(inst, "addi2_loop", a3, 3, TW_ERR_OK), (uint32_t)(w11 + 110 + 10));
+	cr_assert_eq(call_u64(inst, "addi2_loop", a3, 3, TW_ERR_OK), (uint32_t)(w11 + 110 + 11));
 	cr_assert_eq(memcmp(mem + 100, mem, 8), 0);
 	a1 = I32(0);
 	cr_assert_eq(call_u64(inst, "const2", &a1, 1, TW_ERR_OK), 932u);

@@ -303,6 +303,7 @@
       i32.const 0 i32.gt_s br_if 0
     end
     local.get 0 i32.const 2 i32.add local.set 0
+    local.get 3 i32.const 1 i32.add local.set 3
     local.get 1 i32.const 3 i32.add i32.load
     local.get 0 i32.add local.get 3 i32.add)
   ;; CONST2 and MOVE_CONST: a constant into a local right after another, or after a copy, the
