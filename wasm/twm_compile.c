@@ -61,8 +61,8 @@ struct twm_compiler {
 	uint32_t move_at;  /* the last MOVE emitted, a candidate to pair into MOVE2 */
 	uint32_t const_at; /* the last CONST32 emitted, a candidate to pair into CONST2 */
 	uint32_t addi_at;  /* the last i32.add immediate emitted, a candidate for ADDI_CONST */
-	/* The last pair formed (TWM_OP_ADDI2, CONST2, MOVE_CONST): its first instruction's cell and
-	 * its second's. A fusion that rewrites the second (an address add absorbed by a load or a
+	/* The last pair formed (TWM_OP_ADDI2, CONST2, MOVE_CONST, ADDI_CONST, CONST_ADDI; ADDI3
+	 * counts its third add as the second): its first instruction's cell and its second's. A fusion that rewrites the second (an address add absorbed by a load or a
 	 * loop's compare-and-branch) splits the pair first, see unpair_from. */
 	uint32_t pair_at, pair_second;
 	/* The last two numeric instructions emitted back to back (start cells), so that

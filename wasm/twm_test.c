@@ -752,8 +752,9 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	l1 = I64(5);
 	cr_assert_eq(call_u64(inst, "zero_runs", &l1, 1, TW_ERR_OK), 10);
 
-	/* pairs run by one dispatch (ADDI2, CONST2, MOVE_CONST): the second sees what the first
-	 * wrote; pairs split again where a load or a loop branch absorbs the second add */
+	/* pairs run by one dispatch (ADDI2, ADDI3, CONST2, MOVE_CONST, ADDI_CONST, CONST_ADDI): the
+	 * second sees what the first wrote; pairs split again where a load or a loop branch absorbs
+	 * the second add */
 	a1 = I32(10);
 	cr_assert_eq(call_u64(inst, "addi2", &a1, 1, TW_ERR_OK), 1236054u);
 	a3[0] = I32(100), a3[1] = I32(0), a3[2] = I32(8);
