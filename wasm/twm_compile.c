@@ -60,6 +60,12 @@ struct twm_compiler {
 	 * the prologue ends, and only those the prologue did not write: compilers initialize most
 	 * locals at the top, so most calls zero nothing. */
 	uint32_t move_at;  /* the last MOVE emitted, a candidate to pair into MOVE2 */
+	uint32_t const_at; /* the last CONST32 emitted, a candidate to pair into CONST2 */
+	uint32_t addi_at;  /* the last i32.add immediate emitted, a candidate for ADDI_CONST */
+	/* The last pair formed (TWM_OP_ADDI2, CONST2, MOVE_CONST, ADDI_CONST, CONST_ADDI; ADDI3
+	 * counts its third add as the second): its first instruction's cell and its second's. A fusion that rewrites the second (an address add absorbed by a load or a
+	 * loop's compare-and-branch) splits the pair first, see unpair_from. */
+	uint32_t pair_at, pair_second;
 	/* The last two numeric instructions emitted back to back (start cells), so that
 	 * "i32.and imm; i32.eqz; br_if" can become one test-and-branch. */
 	uint32_t num_at, num_before, num_end;
@@ -205,6 +211,7 @@ static uint32_t here(struct twm_compiler *c)
 static bool emit_move(struct twm_compiler *c, uint32_t src, uint32_t dst)
 {
 	uint32_t m = c->move_at;
+	c->const_at = NO_PATCH;
 	if (m != NO_PATCH && m + 3 == c->ncode && c->label_at <= m && c->code[m] == TWM_OP_MOVE) {
 		c->code[m] = TWM_OP_MOVE2;
 		c->move_at = NO_PATCH;
@@ -213,6 +220,89 @@ static bool emit_move(struct twm_compiler *c, uint32_t src, uint32_t dst)
 	if (!emit3(c, TWM_OP_MOVE, src, dst))
 		return false;
 	c->move_at = c->ncode - 3;
+	return true;
+}
+
+/* The opcode of the first instruction of a pair (any other opcode is returned as it is). */
+static uint32_t unpaired_op(uint32_t op)
+{
+	if (op == TWM_OP_ADDI2 || op == TWM_OP_ADDI3 || op == TWM_OP_ADDI_CONST)
+		return TWM_OP_IMM_BASE + 0x6a;
+	if (op == TWM_OP_CONST2 || op == TWM_OP_CONST_ADDI)
+		return TWM_OP_CONST32;
+	if (op == TWM_OP_MOVE_CONST)
+		return TWM_OP_MOVE;
+	return op;
+}
+
+/* The instruction at `first` (`len` cells, its opcode already checked by the caller) and the one
+ * right after it at `second` (emitted, or about to be) run as one pair `pop` when no branch target
+ * lies between them and `first` is not itself the second of a pair. Both keep their cells (the
+ * second's opcode cell is skipped), so a later fusion that rewrites the second only has to put
+ * the first opcode back. A pair is formed only when the second is emitted: by then nothing looks
+ * back at the first any more (fusions look at the last instruction, or at the last two only when
+ * the last is the one they absorb). */
+static bool pair_with(struct twm_compiler *c, uint32_t first, uint32_t len, uint32_t second,
+		      uint32_t pop)
+{
+	if (first == NO_PATCH || first + len != second || c->label_at > first ||
+	    (c->pair_at != NO_PATCH && c->pair_second == first))
+		return false;
+	c->code[first] = pop;
+	c->pair_at = first;
+	c->pair_second = second;
+	return true;
+}
+
+/* The i32.add immediate just emitted at `y`: the third of an ADDI2 right before it, the second
+ * of a pair with an add of the same kind or a CONST32 right before it, else a candidate first
+ * for a CONST32 after it. */
+static __attribute__((noinline)) void pair_addi(struct twm_compiler *c, uint32_t y)
+{
+	uint32_t prev = c->num_before, k = c->const_at, p = c->pair_at;
+	if (p != NO_PATCH && c->code[p] == TWM_OP_ADDI2 && c->pair_second + 4 == y &&
+	    c->label_at <= c->pair_second) {
+		c->code[p] = TWM_OP_ADDI3;
+		c->pair_second = y;
+		return;
+	}
+	if (prev != NO_PATCH && c->code[prev] == TWM_OP_IMM_BASE + 0x6a &&
+	    pair_with(c, prev, 4, y, TWM_OP_ADDI2))
+		return;
+	if (k != NO_PATCH && c->code[k] == TWM_OP_CONST32 && pair_with(c, k, 3, y, TWM_OP_CONST_ADDI))
+		return;
+	c->addi_at = y;
+}
+
+/* Cells from `at` on are about to be rewritten: the last pair splits again if its second
+ * instruction is among them (an ADDI3 whose third add goes stays an ADDI2). */
+static void unpair_from(struct twm_compiler *c, uint32_t at)
+{
+	if (c->pair_at == NO_PATCH || c->pair_second < at)
+		return;
+	uint32_t op = c->code[c->pair_at];
+	c->code[c->pair_at] = op == TWM_OP_ADDI3 && at > c->pair_at + 4 ? TWM_OP_ADDI2
+									 : unpaired_op(op);
+	c->pair_at = c->pair_second = NO_PATCH;
+}
+
+/* A CONST32 of `v` into `dst`, paired with a MOVE, a CONST32 or an i32.add immediate just
+ * before it. Inlined: called
+ * out of line, its callers' prologues cost more at load time than the pairing check itself. */
+static inline __attribute__((always_inline)) bool emit_const32(struct twm_compiler *c,
+							       uint32_t dst, uint32_t v)
+{
+	if (c->move_at != NO_PATCH && c->code[c->move_at] == TWM_OP_MOVE)
+		pair_with(c, c->move_at, 3, c->ncode, TWM_OP_MOVE_CONST);
+	else if (c->const_at != NO_PATCH && c->code[c->const_at] == TWM_OP_CONST32)
+		pair_with(c, c->const_at, 3, c->ncode, TWM_OP_CONST2);
+	else if (c->addi_at != NO_PATCH && c->code[c->addi_at] == TWM_OP_IMM_BASE + 0x6a)
+		pair_with(c, c->addi_at, 4, c->ncode, TWM_OP_ADDI_CONST);
+	c->move_at = NO_PATCH;
+	uint32_t at = c->ncode;
+	if (!emit3(c, TWM_OP_CONST32, dst, v))
+		return false;
+	c->const_at = c->pair_second == at ? NO_PATCH : at;
 	return true;
 }
 
@@ -418,7 +508,7 @@ static bool materialize(struct twm_compiler *c, uint32_t h)
 	if (s & SRC_CONST) {
 		uint64_t v = c->cval[h];
 		ok = (v >> 32) ? emit4(c, TWM_OP_CONST64, d, (uint32_t)v, (uint32_t)(v >> 32))
-			       : emit3(c, TWM_OP_CONST32, d, (uint32_t)v);
+			       : emit_const32(c, d, (uint32_t)v);
 	} else {
 		ok = emit_move(c, s, d);
 	}
@@ -431,7 +521,7 @@ static bool materialize(struct twm_compiler *c, uint32_t h)
 static bool materialize_range(struct twm_compiler *c, uint32_t from, uint32_t to)
 {
 	for (uint32_t h = from; c->npending && h < to; h++)
-		if (!materialize(c, h))
+		if (c->src[h] != c->nl + h && !materialize(c, h)) /* no call for slots in place */
 			return false;
 	return true;
 }
@@ -474,7 +564,8 @@ static __attribute__((noinline)) bool fuse_call_moves(struct twm_compiler *c, ui
 {
 	uint32_t mv[6], nmv = 0, keep[16], nkeep = 0;
 	for (uint32_t at = op_start; at < c->ncode;) {
-		uint32_t op = c->code[at], len;
+		/* pairs split again (the same code, one more dispatch), even if nothing fuses */
+		uint32_t op = c->code[at] = unpaired_op(c->code[at]), len;
 		if (op == TWM_OP_MOVE || op == TWM_OP_MOVE2) {
 			len = op == TWM_OP_MOVE ? 3 : 5;
 			for (uint32_t k = at + 1; k < at + len; k += 2) {
@@ -496,8 +587,9 @@ static __attribute__((noinline)) bool fuse_call_moves(struct twm_compiler *c, ui
 	}
 	if (!nmv)
 		return false;
+	unpair_from(c, op_start);
 	c->ncode = op_start;
-	c->move_at = NO_PATCH;
+	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
 	for (uint32_t k = 0; k < nkeep; k++)
 		if (!emit(c, keep[k]))
 			return false;
@@ -692,7 +784,7 @@ static bool set_local(struct twm_compiler *c, uint32_t x, bool tee, uint32_t pre
 		if (!materialize_local(c, x, h))
 			return false;
 		if (!((v >> 32) ? emit4(c, TWM_OP_CONST64, x, (uint32_t)v, (uint32_t)(v >> 32))
-				: emit3(c, TWM_OP_CONST32, x, (uint32_t)v)))
+				: emit_const32(c, x, (uint32_t)v)))
 			return false;
 	} else if (s == d && prev_dst != NO_PATCH && c->code[prev_dst] == d &&
 		   !pending_ref(c, x, h)) {
@@ -1036,8 +1128,12 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 		if (!emit4(c, rsub ? rsub : imm ? TWM_OP_IMM_BASE + op : op, sa, sb, c->nl + h))
 			return false;
 		c->last_op = c->ncode - 4;
-		if (op == 0x6a)
+		if (op == 0x6a) {
 			c->add_at = c->ncode - 4;
+			c->addi_at = NO_PATCH;
+			if (imm)
+				pair_addi(c, c->ncode - 4);
+		}
 	} else {
 		if (!emit3(c, op, sa, c->nl + h))
 			return false;
@@ -1106,6 +1202,7 @@ static bool fuse_add_backedge(struct twm_compiler *c, uint32_t bop, uint32_t a, 
 		cmp = mirror[cmp];
 	}
 	uint32_t x = c->code[t + 1], y = c->code[t + 2];
+	unpair_from(c, t);
 	c->ncode = t;
 	c->num_at = c->num_before = c->num_end = NO_PATCH;
 	uint32_t at = c->ncode;
@@ -1770,7 +1867,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			/* the whole stack to its slots, as before any call; what that emits for the
 			 * arguments fuse_call_moves may absorb (no MOVE2 pairs across op_start) */
 			uint32_t op_start = c->ncode;
-			c->move_at = NO_PATCH;
+			c->move_at = c->const_at = c->addi_at = NO_PATCH;
 			if (live(c) && !materialize_range(c, 0, c->nvt))
 				return false;
 			if (!pop_n(c, t->nparams, t->types))
@@ -1913,6 +2010,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				if (fuse_address(c, add_at, a)) {
 					uint32_t ao = c->code[add_at], xa = c->code[add_at + 1],
 						 xb = c->code[add_at + 2];
+					unpair_from(c, add_at);
 					c->ncode = add_at;
 					if (!(emit3(c, addr_op(ao, op), xa, xb) && emit2(c, s, off)))
 						return false;
@@ -1955,6 +2053,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			if (live(c) && fuse_address(c, add_at, a)) {
 				uint32_t ao = c->code[add_at], xa = c->code[add_at + 1],
 					 xb = c->code[add_at + 2];
+				unpair_from(c, add_at);
 				c->ncode = add_at;
 				if (!(emit3(c, addr_op(ao, sop), xa, xb) && emit2(c, v, off)))
 					return false;
@@ -2079,7 +2178,8 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->m = m;
 	c->nvt = c->nctl = c->ncode = c->nloops = 0;
 	c->npending = 0;
-	c->last_dst = c->last_op = c->add_at = c->move_at = NO_PATCH;
+	c->last_dst = c->last_op = c->add_at = c->move_at = c->const_at = c->addi_at = NO_PATCH;
+	c->pair_at = c->pair_second = NO_PATCH;
 	c->num_at = c->num_before = c->num_end = NO_PATCH;
 	c->fload_at = c->fload_prev = NO_PATCH;
 	c->fx_start = c->fx_end = c->chain_at = NO_PATCH;

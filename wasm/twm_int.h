@@ -103,7 +103,15 @@
 	X(CALL_LOCAL_M1) X(CALL_LOCAL_M2) X(CALL_LOCAL_M3)                                       \
 	X(RETURN0)       /* -- RETURN whose results are in place: none, or one already in slot 0 */ \
 	/* i32/i64 sub with a constant first operand: a imm dst, dst = imm - a (sign-extended) */ \
-	X(RSUBI32) X(RSUBI64)
+	X(RSUBI32) X(RSUBI64)                                                                     \
+	/* two instructions run by one dispatch; each keeps its own cells, the second's opcode   \
+	 * cell is skipped (so the pair splits again by restoring the first opcode) */            \
+	X(ADDI2)         /* a1 k1 d1 _ a2 k2 d2  -- two i32.add immediates in order */            \
+	X(CONST2)        /* d1 v1 _ d2 v2  -- two CONST32s in order */                            \
+	X(MOVE_CONST)    /* s d _ d2 v  -- MOVE then CONST32 */                                  \
+	X(ADDI_CONST)    /* a k d _ d2 v  -- i32.add immediate then CONST32 */                    \
+	X(CONST_ADDI)    /* d1 v _ a k d  -- CONST32 then i32.add immediate */                  \
+	X(ADDI3)         /* a1 k1 d1 _ a2 k2 d2 _ a3 k3 d3  -- three i32.add immediates */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

@@ -1488,6 +1488,50 @@ H(h_CONST32)
 	ip += 3;
 	NEXT();
 }
+H(h_CONST2)
+{
+	SL(1) = ip[2];
+	SL(4) = ip[5];
+	ip += 6;
+	NEXT();
+}
+H(h_MOVE_CONST)
+{
+	SL(2) = SL(1);
+	SL(4) = ip[5];
+	ip += 6;
+	NEXT();
+}
+/* The first sum is stored before the second add reads its operand, which may be that slot. */
+H(h_ADDI2)
+{
+	SL(3) = (uint32_t)((uint32_t)SL(1) + ip[2]);
+	SL(7) = (uint32_t)((uint32_t)SL(5) + ip[6]);
+	ip += 8;
+	NEXT();
+}
+H(h_ADDI3)
+{
+	SL(3) = (uint32_t)((uint32_t)SL(1) + ip[2]);
+	SL(7) = (uint32_t)((uint32_t)SL(5) + ip[6]);
+	SL(11) = (uint32_t)((uint32_t)SL(9) + ip[10]);
+	ip += 12;
+	NEXT();
+}
+H(h_ADDI_CONST)
+{
+	SL(3) = (uint32_t)((uint32_t)SL(1) + ip[2]);
+	SL(5) = ip[6];
+	ip += 7;
+	NEXT();
+}
+H(h_CONST_ADDI)
+{
+	SL(1) = ip[2];
+	SL(6) = (uint32_t)((uint32_t)SL(4) + ip[5]);
+	ip += 7;
+	NEXT();
+}
 H(h_CONST64)
 {
 	SL(1) = (uint64_t)ip[2] | ((uint64_t)ip[3] << 32);

@@ -764,6 +764,23 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	l1 = I64(5);
 	cr_assert_eq(call_u64(inst, "zero_runs", &l1, 1, TW_ERR_OK), 10);
 
+	/* pairs run by one dispatch (ADDI2, ADDI3, CONST2, MOVE_CONST, ADDI_CONST, CONST_ADDI): the
+	 * second sees what the first wrote; pairs split again where a load or a loop branch absorbs
+	 * the second add */
+	a1 = I32(10);
+	cr_assert_eq(call_u64(inst, "addi2", &a1, 1, TW_ERR_OK), 1236054u);
+	a3[0] = I32(100), a3[1] = I32(0), a3[2] = I32(8);
+	uint32_t w11 = mem[11] | mem[12] << 8 | mem[13] << 16 | (uint32_t)mem[14] << 24;
+	cr_assert_eq(call_u64(inst, "addi2_loop", a3, 3, TW_ERR_OK), (uint32_t)(w11 + 110 + 11));
+	cr_assert_eq(memcmp(mem + 100, mem, 8), 0);
+	a1 = I32(0);
+	cr_assert_eq(call_u64(inst, "const2", &a1, 1, TW_ERR_OK), 932u);
+	a2[0] = I32(5), a2[1] = I32(6);
+	cr_assert_eq(call_u64(inst, "move_const", a2, 2, TW_ERR_OK), 1573u);
+	a2[0] = I32(3), a2[1] = I32(6);
+	uint32_t w28 = mem[28] | mem[29] << 8 | mem[30] << 16 | (uint32_t)mem[31] << 24;
+	cr_assert_eq(call_u64(inst, "const_addi", a2, 2, TW_ERR_OK), (uint32_t)(w28 + 20078204u));
+
 	twm_instance_free(inst);
 	twm_module_unref(mod);
 	free(bytes);

@@ -271,4 +271,83 @@
     local.get 0 f32.load local.get 1 f32.load f32.mul
     local.get 0 f32.load offset=4 local.get 1 f32.load offset=4 f32.mul
     local.get 0 f32.load offset=8 local.get 1 f32.load offset=8 f32.mul
-    local.get 2 f32.sub f32.sub f32.sub))
+    local.get 2 f32.sub f32.sub f32.sub)
+  ;; two i32.add immediates in a row run as one ADDI2: the second reads what the first wrote,
+  ;; both into stack slots with the second's result set into a local, and three in a row
+  (func (export "addi2") (param i32) (result i32)
+    (local i32 i32)
+    local.get 0 i32.const 3 i32.add local.set 1
+    local.get 1 i32.const 5 i32.add local.set 2
+    local.get 2 i32.const 1000 i32.mul local.get 1 i32.add local.set 0
+    local.get 1 i32.const -1 i32.add local.get 2 i32.const 7 i32.add local.set 1
+    i32.const 100000 i32.mul local.get 1 i32.add local.get 0 i32.add
+    local.get 0 i32.const 1 i32.add local.set 0
+    local.get 0 i32.const 1 i32.add local.tee 0
+    i32.const 1 i32.add i32.add)
+  ;; copy loops ("s + 1; d + 1; n - 1", then "i + 2; n - 1"): the last add still fuses with the
+  ;; loop's branch, splitting a pair in the second loop, and so does a second add that a load
+  ;; absorbs
+  (func (export "addi2_loop") (param i32 i32 i32) (result i32)
+    (local i32)
+    loop
+      local.get 0 local.get 1 i32.load8_u i32.store8
+      local.get 1 i32.const 1 i32.add local.set 1
+      local.get 0 i32.const 1 i32.add local.set 0
+      local.get 2 i32.const -1 i32.add local.tee 2
+      i32.const 0 i32.gt_s br_if 0
+    end
+    i32.const 5 local.set 2
+    loop
+      local.get 3 i32.const 2 i32.add local.set 3
+      local.get 2 i32.const -1 i32.add local.tee 2
+      i32.const 0 i32.gt_s br_if 0
+    end
+    local.get 0 i32.const 2 i32.add local.set 0
+    local.get 3 i32.const 1 i32.add local.set 3
+    local.get 1 i32.const 3 i32.add i32.load
+    local.get 0 i32.add local.get 3 i32.add)
+  ;; CONST2 and MOVE_CONST: a constant into a local right after another, or after a copy, the
+  ;; second writing what the first wrote or read, and both materialized at a block entry
+  (func (export "const2") (param i32) (result i32)
+    (local i32 i32)
+    i32.const 5 local.set 1
+    i32.const 9 local.set 1
+    i32.const 11 local.set 2
+    local.get 1 i32.const 100 i32.mul local.get 2 i32.add
+    i32.const 1 i32.const 2
+    block (param i32 i32) (result i32) i32.const 10 i32.mul i32.add end
+    i32.add)
+  (func (export "move_const") (param i32 i32) (result i32)
+    (local i32)
+    local.get 0 local.set 2
+    i32.const 7 local.set 0
+    local.get 1 local.set 1
+    local.get 2 local.set 1
+    i32.const 3 local.set 1
+    local.get 2 i32.const 100 i32.mul local.get 0 i32.const 10 i32.mul i32.add local.get 1 i32.add
+    local.get 2 i32.const 4
+    block (param i32 i32) (result i32) i32.sub end
+    i32.const 1000 i32.mul i32.add)
+  ;; ADDI_CONST and CONST_ADDI: the add reads the constant just written, the constant replaces
+  ;; the sum, or the add's operand is then overwritten; pairs split again where the loop's branch
+  ;; or a load absorbs the add
+  (func (export "const_addi") (param i32 i32) (result i32)
+    (local i32 i32 i32 i32)
+    i32.const 7 local.set 2
+    local.get 2 i32.const 3 i32.add local.set 3
+    local.get 3 local.get 3 i32.mul local.set 3
+    local.get 0 i32.const 5 i32.add local.set 4
+    i32.const 9 local.set 4
+    local.get 4 local.get 4 i32.mul local.set 4
+    local.get 1 i32.const 1 i32.add local.set 5
+    i32.const 20 local.set 1
+    loop
+      i32.const 1 local.set 0
+      local.get 2 i32.const -1 i32.add local.tee 2
+      i32.const 0 i32.gt_s br_if 0
+    end
+    i32.const 4 local.set 0
+    local.get 1 i32.const 8 i32.add i32.load
+    local.get 3 i32.add local.get 4 i32.const 100 i32.mul i32.add
+    local.get 5 i32.const 10000 i32.mul i32.add local.get 1 i32.const 1000000 i32.mul i32.add
+    local.get 0 i32.add local.get 2 i32.add))
