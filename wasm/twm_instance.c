@@ -663,6 +663,14 @@ static bool may_leak_refs(const struct twm_module *m)
 	return false;
 }
 
+/* Where the frame array starts in its mapping, in bytes. The value stack starts on a page
+ * boundary; a recursion that advances fp by as many bytes per call as a frame takes (16: two
+ * slots, common for small functions) keeps each new frame and the callee's slots at the same
+ * distance, and at a distance of 0 modulo 4 KiB every load of a slot waited on the frame store
+ * before it (the processor compares only the low 12 address bits before it knows the rest):
+ * fib ran 12% slower. Half a page apart they never meet in that case. */
+#define FRAMES_SKEW 2048u
+
 static bool stack_ready(struct twm_instance *inst)
 {
 	if (inst->stack)
@@ -674,11 +682,15 @@ static bool stack_ready(struct twm_instance *inst)
 		return false;
 	/* one more than the depth: frames[0] is the DONE frame the entry function returns to
 	 * (twm_interp_run) */
-	inst->frames = calloc((size_t)inst->call_depth_max + 1, sizeof(struct twm_frame));
-	if (!inst->frames) {
+	size_t fbytes = FRAMES_SKEW + ((size_t)inst->call_depth_max + 1) * sizeof(struct twm_frame);
+	void *f = mmap(NULL, fbytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (f == MAP_FAILED) {
 		munmap(p, bytes);
 		return false;
 	}
+	inst->frames = (struct twm_frame *)((char *)f + FRAMES_SKEW);
+	inst->frames_bytes = fbytes;
 	inst->stack = p;
 	inst->stack_bytes = bytes;
 	inst->stack_slots = TW_WASM_STACK_SLOTS;
@@ -701,7 +713,8 @@ void twm_instance_free(struct twm_instance *inst)
 			free(inst->elem_refs[i]);
 	if (inst->stack)
 		munmap(inst->stack, inst->stack_bytes);
-	free(inst->frames);
+	if (inst->frames)
+		munmap((char *)inst->frames - FRAMES_SKEW, inst->frames_bytes);
 	free(inst->elem_refs);
 	free(inst->elem_lens);
 	free(inst->data_lens);

@@ -380,7 +380,8 @@ struct twm_instance {
 	uint64_t *stack;
 	size_t stack_slots;
 	size_t stack_bytes;
-	struct twm_frame *frames;
+	struct twm_frame *frames; /* FRAMES_SKEW bytes into its own mapping (twm_instance.c) */
+	size_t frames_bytes;      /* of that mapping */
 	uint32_t depth;
 
 	/* state of the current call */
