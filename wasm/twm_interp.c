@@ -691,10 +691,11 @@ LOADS(HL)
 STORES(HS)
 STORES_IMM(HSI)
 
-/* Load `v` from the address "a imm off" at ip[i], ip[i + 1], ip[i + 2], or trap. */
-#define LOAD_CHECKED(v, i)                                                                        \
+/* Load `v` from the address of the three cells "a imm off" at `q`: (u32)(fp[a] + imm) + off, or
+ * trap if it is out of bounds. */
+#define LOAD_CHECKED(v, q)                                                                        \
 	do {                                                                                      \
-		uint64_t e_ = (uint64_t)(uint32_t)((uint32_t)SL(i) + ip[(i) + 1]) + ip[(i) + 2] + \
+		uint64_t e_ = (uint64_t)(uint32_t)((uint32_t)fp[(q)[0]] + (q)[1]) + (q)[2] +      \
 			      sizeof(v);                                                          \
 		if (__builtin_expect(e_ > msize, 0))                                              \
 			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
@@ -711,9 +712,9 @@ STORES_IMM(HSI)
 	H(hll_##op)                                                                               \
 	{                                                                                         \
 		T_##t a, b;                                                                       \
-		LOAD_CHECKED(a, 1);                                                               \
+		LOAD_CHECKED(a, ip + 1);                                                          \
 		__asm__("" : "+x"(a));                                                            \
-		LOAD_CHECKED(b, 4);                                                               \
+		LOAD_CHECKED(b, ip + 4);                                                          \
 		SL(7) = PUT_##t(expr);                                                            \
 		ip += 8;                                                                          \
 		NEXT();                                                                           \
@@ -728,9 +729,9 @@ FARITH(HLL)
 	H(name)                                                                                   \
 	{                                                                                         \
 		T_##t a, b;                                                                       \
-		LOAD_CHECKED(a, 1);                                                               \
+		LOAD_CHECKED(a, ip + 1);                                                          \
 		__asm__("" : "+x"(a));                                                            \
-		LOAD_CHECKED(b, 4);                                                               \
+		LOAD_CHECKED(b, ip + 4);                                                          \
 		T_##t p = a * b, c = GET_##t(SL(7));                                              \
 		__asm__("" : "+x"(p));                                                            \
 		SL(8) = PUT_##t(expr);                                                            \
@@ -744,14 +745,6 @@ FMADD(HLLM)
  * off2". The running sum stays in a register: the separate instructions each stored it and the
  * next loaded it back, a store-to-load forward on the sum's dependency chain per product. Every
  * product and every add is rounded on its own, in the order of the wasm code. */
-#define LOAD_AT(v, q)                                                                             \
-	do {                                                                                      \
-		uint64_t e_ = (uint64_t)(uint32_t)((uint32_t)fp[(q)[0]] + (q)[1]) + (q)[2] +      \
-			      sizeof(v);                                                          \
-		if (__builtin_expect(e_ > msize, 0))                                              \
-			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
-		memcpy(&(v), mem + e_ - sizeof(v), sizeof(v));                                    \
-	} while (0)
 #define HLLMC(op, t, sym)                                                                         \
 	H(hllmc_##op)                                                                             \
 	{                                                                                         \
@@ -759,9 +752,9 @@ FMADD(HLLM)
 		T_##t acc = GET_##t(SL(2));                                                       \
 		for (; q != end; q += 6) {                                                        \
 			T_##t a, b;                                                               \
-			LOAD_AT(a, q);                                                            \
+			LOAD_CHECKED(a, q);                                                       \
 			__asm__("" : "+x"(a));                                                    \
-			LOAD_AT(b, q + 3);                                                        \
+			LOAD_CHECKED(b, q + 3);                                                   \
 			T_##t p = a * b;                                                          \
 			__asm__("" : "+x"(p));                                                    \
 			acc = p sym acc;                                                          \
