@@ -80,6 +80,12 @@ struct twm_compiler {
 	uint32_t fx_start, fx_end;
 	uint32_t chain_at; /* the chain fuse_madd just formed or extended, else NO_PATCH */
 	uint32_t label_at; /* the last cell index a branch target was bound to */
+	/* The local the last constant local.set/tee wrote (NO_PATCH: none), its value, and the
+	 * cell after that write: until a branch target is bound past it or the local is written
+	 * again, the local is known to hold the value, and setting it to that value again emits
+	 * nothing (clang re-initializes a loop's accumulator right after the prologue did). */
+	uint32_t kc_local, kc_at;
+	uint64_t kc_val;
 	bool prologue;
 	uint32_t nparams;
 	uint64_t unset;
@@ -601,6 +607,40 @@ static __attribute__((noinline)) bool fuse_call_moves(struct twm_compiler *c, ui
 	return true;
 }
 
+/* A CALL_LOCAL of `func` with arguments at `base`, right after the i32.add immediate at `at`
+ * that wrote one of them ("f(n - 1)"), the call's materialization having emitted nothing:
+ * CALL_LOCAL_AI "funcidx argbase a imm dst". The add runs after the fuel check, so a fuel stop
+ * at the call leaves before it and resumption adds once. Returns false, having changed nothing,
+ * when the add is not there. */
+static bool fuse_call_addi(struct twm_compiler *c, uint32_t at, uint32_t func, uint32_t base)
+{
+	if (at == NO_PATCH || at + 4 != c->ncode || c->label_at > at ||
+	    c->code[at] != TWM_OP_IMM_BASE + 0x6a || c->code[at + 3] < base)
+		return false;
+	uint32_t a = c->code[at + 1], k = c->code[at + 2], d = c->code[at + 3];
+	unpair_from(c, at);
+	c->ncode = at;
+	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
+	c->num_at = c->num_before = c->num_end = NO_PATCH;
+	return emit3(c, TWM_OP_CALL_LOCAL_AI, func, base) && emit3(c, a, k, d);
+}
+
+/* The i32.add at `at` (register or immediate form), the last instruction, computed the function's
+ * result into slot 0 right before a return: the two become ADD_RET / ADDI_RET. */
+static bool fuse_add_return(struct twm_compiler *c, uint32_t at)
+{
+	if (at == NO_PATCH || at + 4 != c->ncode || c->label_at > at || c->code[at + 3] != 0)
+		return false;
+	uint32_t op = c->code[at];
+	if (op != 0x6a && op != TWM_OP_IMM_BASE + 0x6a)
+		return false;
+	unpair_from(c, at);
+	c->code[at] = op == 0x6a ? TWM_OP_ADD_RET : TWM_OP_ADDI_RET;
+	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
+	c->num_at = c->num_before = c->num_end = NO_PATCH;
+	return true;
+}
+
 /* ---- immediates ----------------------------------------------------------------------------- */
 
 static bool read_blocktype(struct twm_compiler *c, uint32_t *np, const uint8_t **pt,
@@ -781,11 +821,20 @@ static bool set_local(struct twm_compiler *c, uint32_t x, bool tee, uint32_t pre
 	uint32_t h = c->nvt - 1, s = c->src[h], d = c->nl + h;
 	uint64_t v = c->cval[h];
 	if (s & SRC_CONST) {
-		if (!materialize_local(c, x, h))
-			return false;
-		if (!((v >> 32) ? emit4(c, TWM_OP_CONST64, x, (uint32_t)v, (uint32_t)(v >> 32))
-				: emit_const32(c, x, (uint32_t)v)))
-			return false;
+		if (x == c->kc_local && v == c->kc_val && c->label_at < c->kc_at) {
+			/* x holds v already: the write is left out, and whatever reads x on the
+			 * stack still reads v */
+		} else {
+			if (!materialize_local(c, x, h))
+				return false;
+			if (!((v >> 32) ? emit4(c, TWM_OP_CONST64, x, (uint32_t)v,
+						(uint32_t)(v >> 32))
+					: emit_const32(c, x, (uint32_t)v)))
+				return false;
+			c->kc_local = x;
+			c->kc_val = v;
+			c->kc_at = c->ncode;
+		}
 	} else if (s == d && prev_dst != NO_PATCH && c->code[prev_dst] == d &&
 		   !pending_ref(c, x, h)) {
 		/* the previous instruction computed the top: let it write the local */
@@ -794,6 +843,8 @@ static bool set_local(struct twm_compiler *c, uint32_t x, bool tee, uint32_t pre
 		if (!materialize_local(c, x, h) || !emit_move(c, s, x))
 			return false;
 	}
+	if (!(s & SRC_CONST) && x == c->kc_local)
+		c->kc_local = NO_PATCH;
 	if (!pop(c, c->lt[x], NULL))
 		return false;
 	if (tee) {
@@ -1656,6 +1707,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 		/* a return of at most one value reads it where it is: the frame goes away */
 		bool ret_direct = (op == 0x0f || (op == 0x0b && c->nctl == 1)) && c->ctl[0].nr <= 1;
 		uint32_t ret_src = 0;
+		bool ret_fused = false; /* the instruction before returns itself */
 		if (ret_direct && live(c) && c->ctl[0].nr == 1 && c->nvt > top(c)->height) {
 			uint32_t h = c->nvt - 1;
 			if (c->src[h] == slot(c, h) && prev_dst != NO_PATCH &&
@@ -1664,6 +1716,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				 * return leaves it (RETURN0): the frame ends here, so slot 0's
 				 * old value is dead, and no label lies between the two */
 				c->code[prev_dst] = 0;
+				ret_fused = fuse_add_return(c, prev_op);
 			} else if (!real_src(c, h, &ret_src)) {
 				return false;
 			}
@@ -1757,7 +1810,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			}
 			if (f->kind == CTL_FUNC) {
 				uint32_t src = f->nr == 1 ? ret_src : slot(c, 0);
-				if (live(c) && !emit_return(c, src, f->nr))
+				if (live(c) && !ret_fused && !emit_return(c, src, f->nr))
 					return false;
 				patch_list(c, f->patch, here(c));
 				c->nctl--;
@@ -1848,7 +1901,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			if (!pop_n(c, L->nr, L->rt))
 				return false;
 			if (was_live && L->nr == 1) {
-				if (!emit_return(c, ret_src, 1))
+				if (!ret_fused && !emit_return(c, ret_src, 1))
 					return false;
 			} else if (was_live) {
 				c->nvt += L->nr;
@@ -1881,9 +1934,14 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			if (x < m->nfunc_imports) {
 				if (!emit3(c, TWM_OP_CALL, x, base))
 					return false;
-			} else if (!fuse_call_moves(c, op_start, x, base) &&
-				   (c->r->failed || !emit3(c, TWM_OP_CALL_LOCAL, x, base))) {
-				return false;
+			} else if (!fuse_call_moves(c, op_start, x, base)) {
+				if (c->r->failed)
+					return false;
+				bool fused = op_start == c->ncode &&
+					     fuse_call_addi(c, prev_op, x, base);
+				if (c->r->failed ||
+				    (!fused && !emit3(c, TWM_OP_CALL_LOCAL, x, base)))
+					return false;
 			}
 			break;
 		}
@@ -2184,6 +2242,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->fload_at = c->fload_prev = NO_PATCH;
 	c->fx_start = c->fx_end = c->chain_at = NO_PATCH;
 	c->label_at = 0;
+	c->kc_local = NO_PATCH;
 	c->max_height = 0;
 	c->ninstr = 0;
 	(void)has_datacount;

@@ -111,7 +111,12 @@
 	X(MOVE_CONST)    /* s d _ d2 v  -- MOVE then CONST32 */                                  \
 	X(ADDI_CONST)    /* a k d _ d2 v  -- i32.add immediate then CONST32 */                    \
 	X(CONST_ADDI)    /* d1 v _ a k d  -- CONST32 then i32.add immediate */                  \
-	X(ADDI3)         /* a1 k1 d1 _ a2 k2 d2 _ a3 k3 d3  -- three i32.add immediates */
+	X(ADDI3)         /* a1 k1 d1 _ a2 k2 d2 _ a3 k3 d3  -- three i32.add immediates */ \
+	/* CALL_LOCAL after the i32.add immediate that wrote an argument slot */                 \
+	X(CALL_LOCAL_AI) /* funcidx argbase a imm dst */                                          \
+	/* an i32.add whose result is the function's: into slot 0, then RETURN0 */                \
+	X(ADD_RET)       /* a b 0 */                                                              \
+	X(ADDI_RET)      /* a imm 0 */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

@@ -1251,6 +1251,18 @@ H(h_RETURN1)
 	RETURN_TO_CALLER();
 }
 
+/* An i32.add computing the function's result, then RETURN0: "a b 0" and "a imm 0". */
+H(h_ADD_RET)
+{
+	fp[0] = (uint32_t)((uint32_t)SL(1) + (uint32_t)SL(2));
+	RETURN_TO_CALLER();
+}
+H(h_ADDI_RET)
+{
+	fp[0] = (uint32_t)((uint32_t)SL(1) + ip[2]);
+	RETURN_TO_CALLER();
+}
+
 /* A function's declared locals start at zero. Its code does that itself, where its prologue
  * ends, so that calls need not look at the callee's local counts. */
 H(h_ZERO)
@@ -1401,6 +1413,16 @@ H(h_CALL_LOCAL_M3)
 	SL(6) = SL(5);
 	SL(8) = SL(7);
 	CALL_LOCAL(9);
+}
+
+/* CALL_LOCAL after the i32.add immediate that wrote an argument: "funcidx argbase a imm dst".
+ * As with the moves, a fuel stop leaves before the add, which may read the slot it writes. */
+H(h_CALL_LOCAL_AI)
+{
+	if (__builtin_expect(fuel <= 0, 0))
+		SUSPEND();
+	SL(5) = (uint32_t)((uint32_t)SL(3) + ip[4]);
+	CALL_LOCAL(6);
 }
 
 /* The callee's type differs from the expected one as a pointer: compare in full. */

@@ -781,6 +781,38 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	uint32_t w28 = mem[28] | mem[29] << 8 | mem[30] << 16 | (uint32_t)mem[31] << 24;
 	cr_assert_eq(call_u64(inst, "const_addi", a2, 2, TW_ERR_OK), (uint32_t)(w28 + 20078204u));
 
+	/* recursion through CALL_LOCAL_AI and ADD_RET, whole and in slices of 1 to 4 fuel units
+	 * (a stop at the call must not add twice) */
+	a1 = I32(20);
+	cr_assert_eq(call_u64(inst, "fibl", &a1, 1, TW_ERR_OK), 6765u);
+	struct twm_extern fibx;
+	cr_assert_eq(twm_instance_export(inst, "fibl", &fibx), TW_ERR_OK);
+	for (uint64_t fuel = 1; fuel <= 4; fuel++) {
+		a1 = I32(15);
+		cr_assert_eq(twm_call_begin(inst, fibx.u.func, &a1, 1, &err), TW_ERR_OK, "%s", err.msg);
+		while ((rc = twm_call_run(inst, fuel, &err)) == TW_ERR_WASM_FUEL)
+			;
+		cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
+		cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
+		cr_assert_eq(r.bits, 610u, "fuel %llu", (unsigned long long)fuel);
+	}
+	struct twm_extern cx;
+	cr_assert_eq(twm_instance_export(inst, "call_addi", &cx), TW_ERR_OK);
+	uint32_t want_ca = (7u * 3 + 5) * 2 + 0 + 2 + 14 * 100 + 9 * 10000 + 1 * 1000000;
+	for (uint64_t fuel = 0; fuel <= 3; fuel++) {
+		a1 = I32(7);
+		cr_assert_eq(twm_call_begin(inst, cx.u.func, &a1, 1, &err), TW_ERR_OK, "%s", err.msg);
+		while ((rc = twm_call_run(inst, fuel ? fuel : 1000, &err)) == TW_ERR_WASM_FUEL)
+			;
+		cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
+		cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
+		cr_assert_eq((uint32_t)r.bits, want_ca, "fuel %llu", (unsigned long long)fuel);
+	}
+	for (uint32_t p = 0; p < 3; p++) {
+		a1 = I32(p);
+		cr_assert_eq(call_u64(inst, "known_const", &a1, 1, TW_ERR_OK), 46u, "%u", p);
+	}
+
 	twm_instance_free(inst);
 	twm_module_unref(mod);
 	free(bytes);

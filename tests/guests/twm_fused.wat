@@ -350,4 +350,66 @@
     local.get 1 i32.const 8 i32.add i32.load
     local.get 3 i32.add local.get 4 i32.const 100 i32.mul i32.add
     local.get 5 i32.const 10000 i32.mul i32.add local.get 1 i32.const 1000000 i32.mul i32.add
-    local.get 0 i32.add local.get 2 i32.add))
+    local.get 0 i32.add local.get 2 i32.add)
+  ;; recursion as clang writes it, one call per loop iteration: "n - 1" added into the argument
+  ;; slot runs in the call (CALL_LOCAL_AI), the final add in the return (ADD_RET), and the
+  ;; accumulator's second zeroing is left out (the prologue's still holds)
+  (func $fibl (export "fibl") (param i32) (result i32)
+    (local i32)
+    i32.const 0 local.set 1
+    block
+      local.get 0 i32.const 2 i32.lt_u br_if 0
+      i32.const 0 local.set 1
+      loop
+        local.get 0 i32.const -1 i32.add call $fibl
+        local.get 1 i32.add local.set 1
+        local.get 0 i32.const -2 i32.add local.tee 0
+        i32.const 1 i32.gt_u br_if 0
+      end
+    end
+    local.get 0 local.get 1 i32.add)
+  ;; an argument added in place (the add reads the slot it writes), and returns of adds that
+  ;; wrap, from the end and from a return inside a block
+  (func $twice (param i32) (result i32) local.get 0 local.get 0 i32.add)
+  (func $early_add (param i32 i32) (result i32)
+    block local.get 0 i32.eqz br_if 0 local.get 0 local.get 1 i32.add return end
+    local.get 1 i32.const 9 i32.add)
+  (func (export "call_addi") (param i32) (result i32)
+    i32.const -1 call $one
+    local.get 0 i32.const 3 i32.mul i32.const 5 i32.add call $twice i32.add
+    i32.const 0x80000001 call $twice i32.add
+    i32.const 0 i32.const 5 call $early_add i32.const 100 i32.mul i32.add
+    i32.const 4 i32.const 5 call $early_add i32.const 10000 i32.mul i32.add
+    i32.const -1 i32.const 2 call $early_add i32.const 1000000 i32.mul i32.add)
+  ;; a local set to the constant it holds is not written again; a branch target or another
+  ;; write in between forgets the value (each wrong omission changes the result from 46)
+  (func (export "known_const") (param i32) (result i32)
+    (local i32 i32)
+    i32.const 7 local.set 1
+    i32.const 7 local.set 1
+    local.get 1 local.set 2
+    loop
+      local.get 1 i32.const 1 i32.add local.set 1
+      local.get 1 i32.const 10 i32.lt_u br_if 0
+    end
+    i32.const 7 local.set 1
+    local.get 1 local.get 2 i32.add local.set 2
+    i32.const 5 local.set 1
+    local.get 0 local.set 1
+    i32.const 5 local.tee 1
+    local.get 2 i32.add local.set 2
+    block
+      i32.const 100 local.set 1
+      local.get 0 br_if 0
+      i32.const 9 local.set 1
+    end
+    i32.const 9 local.set 1
+    local.get 1 local.get 2 i32.add local.set 2
+    i32.const 9 local.set 1
+    loop
+      i32.const 9 local.set 1
+      local.get 2 local.get 1 i32.add local.set 2
+      i32.const 50 local.set 1
+      local.get 2 i32.const 40 i32.lt_u br_if 0
+    end
+    local.get 2))
