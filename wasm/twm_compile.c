@@ -374,6 +374,21 @@ static bool emit_return(struct twm_compiler *c, uint32_t src, uint32_t n)
 	return emit3(c, n == 1 ? TWM_OP_RETURN1 : TWM_OP_RETURN, src, n);
 }
 
+/* A forward BR to `f`: the MOVE just emitted (a label value or a branch's result on its way to
+ * its slot) becomes MOVE_BR "src dst target" when no label lies between them. */
+static bool emit_br(struct twm_compiler *c, struct ctl *f)
+{
+	uint32_t m = c->move_at;
+	if (m != NO_PATCH && m + 3 == c->ncode && c->label_at <= m &&
+	    c->code[m] == TWM_OP_MOVE) {
+		c->code[m] = TWM_OP_MOVE_BR;
+		c->move_at = NO_PATCH;
+		return emit_target(c, f, m);
+	}
+	uint32_t at = c->ncode;
+	return emit(c, TWM_OP_BR) && emit_target(c, f, at);
+}
+
 /* Unconditional jump to `f` with its label values on top of the stack (height c->nvt). */
 static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 {
@@ -389,8 +404,7 @@ static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 	}
 	if (f->kind == CTL_LOOP)
 		return emit2(c, TWM_OP_BRB, f->loop_ip + 3 - c->ncode);
-	uint32_t at = c->ncode;
-	return emit(c, TWM_OP_BR) && emit_target(c, f, at);
+	return emit_br(c, f);
 }
 
 static void patch_list(struct twm_compiler *c, uint32_t head, uint32_t target)
@@ -1786,8 +1800,7 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				return twm_rd_fail(r, TW_ERR_WASM_MALFORMED, "else without if");
 			if (!check_end(c, f))
 				return false;
-			uint32_t at = c->ncode;
-			if (live(c) && !(emit(c, TWM_OP_BR) && emit_target(c, f, at)))
+			if (live(c) && !emit_br(c, f))
 				return false;
 			if (f->else_patch != NO_PATCH) {
 				resolve(c, f->else_patch, here(c));

@@ -116,7 +116,8 @@
 	X(CALL_LOCAL_AI) /* funcidx argbase a imm dst */                                          \
 	/* an i32.add whose result is the function's: into slot 0, then RETURN0 */                \
 	X(ADD_RET)       /* a b 0 */                                                              \
-	X(ADDI_RET)      /* a imm 0 */
+	X(ADDI_RET)      /* a imm 0 */                                                            \
+	X(MOVE_BR)       /* src dst target  -- MOVE, then BR */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

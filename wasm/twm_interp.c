@@ -1081,6 +1081,13 @@ H(h_BR)
 	JUMP(ip[1]);
 	NEXT();
 }
+/* A label value's MOVE and the BR that carries it: "src dst target". */
+H(h_MOVE_BR)
+{
+	SL(2) = SL(1);
+	JUMP(ip[3]);
+	NEXT();
+}
 H(h_BR_IF)
 {
 	if ((uint32_t)SL(1))

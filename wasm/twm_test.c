@@ -808,6 +808,12 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 		cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
 		cr_assert_eq((uint32_t)r.bits, want_ca, "fuel %llu", (unsigned long long)fuel);
 	}
+	struct twm_value mb[3] = {I32(0), I32(7), I32(9)};
+	cr_assert_eq(call_u64(inst, "move_br", mb, 3, TW_ERR_OK), 907u);
+	mb[0] = I32(6);
+	cr_assert_eq(call_u64(inst, "move_br", mb, 3, TW_ERR_OK), 709u);
+	mb[0] = I32(1);
+	cr_assert_eq(call_u64(inst, "move_br", mb, 3, TW_ERR_OK), 707u);
 	for (uint32_t p = 0; p < 3; p++) {
 		a1 = I32(p);
 		cr_assert_eq(call_u64(inst, "known_const", &a1, 1, TW_ERR_OK), 46u, "%u", p);

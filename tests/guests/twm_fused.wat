@@ -412,4 +412,17 @@
       i32.const 50 local.set 1
       local.get 2 i32.const 40 i32.lt_u br_if 0
     end
-    local.get 2))
+    local.get 2)
+  ;; a label value's MOVE fused with its BR (MOVE_BR): if/else arms that are locals, and a br
+  ;; out of a block carrying a local
+  (func (export "move_br") (param i32 i32 i32) (result i32)
+    (local i32)
+    local.get 0 if (result i32) local.get 1 else local.get 2 end
+    local.set 3
+    block (result i32)
+      local.get 2
+      local.get 0 i32.const 5 i32.gt_u br_if 0
+      drop
+      local.get 1 br 0
+    end
+    local.get 3 i32.const 100 i32.mul i32.add))
