@@ -59,7 +59,7 @@ struct twm_compiler {
 	 * prologue (bit i: local nparams + i). Locals are zeroed with ZERO instructions only when
 	 * the prologue ends, and only those the prologue did not write: compilers initialize most
 	 * locals at the top, so most calls zero nothing. */
-	uint32_t move_at;  /* the last MOVE emitted, a candidate to pair into MOVE2 */
+	uint32_t move_at;  /* the last MOVE (or MOVE2) emitted: MOVE2 (MOVE3) with the next */
 	uint32_t const_at; /* the last CONST32 emitted, a candidate to pair into CONST2 */
 	uint32_t addi_at;  /* the last i32.add immediate emitted, a candidate for ADDI_CONST */
 	/* The last pair formed (TWM_OP_ADDI2, CONST2, MOVE_CONST, ADDI_CONST, CONST_ADDI; ADDI3
@@ -213,13 +213,17 @@ static uint32_t here(struct twm_compiler *c)
 	return c->ncode;
 }
 
-/* A MOVE; two in a row with no label between become one MOVE2. */
+/* A MOVE; two or three in a row with no label between become one MOVE2 or MOVE3. */
 static bool emit_move(struct twm_compiler *c, uint32_t src, uint32_t dst)
 {
 	uint32_t m = c->move_at;
 	c->const_at = NO_PATCH;
 	if (m != NO_PATCH && m + 3 == c->ncode && c->label_at <= m && c->code[m] == TWM_OP_MOVE) {
 		c->code[m] = TWM_OP_MOVE2;
+		return emit2(c, src, dst);
+	}
+	if (m != NO_PATCH && m + 5 == c->ncode && c->label_at <= m && c->code[m] == TWM_OP_MOVE2) {
+		c->code[m] = TWM_OP_MOVE3;
 		c->move_at = NO_PATCH;
 		return emit2(c, src, dst);
 	}
@@ -402,8 +406,17 @@ static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 			if (!emit_move(c, src + k, dst + k))
 				return false;
 	}
-	if (f->kind == CTL_LOOP)
+	if (f->kind == CTL_LOOP) {
+		/* a MOVE just before (a loop variable's copy) runs in the backedge: MOVE_BRB */
+		uint32_t m = c->move_at;
+		if (m != NO_PATCH && m + 3 == c->ncode && c->label_at <= m &&
+		    c->code[m] == TWM_OP_MOVE) {
+			c->code[m] = TWM_OP_MOVE_BRB;
+			c->move_at = NO_PATCH;
+			return emit(c, f->loop_ip + 3 - m);
+		}
 		return emit2(c, TWM_OP_BRB, f->loop_ip + 3 - c->ncode);
+	}
 	return emit_br(c, f);
 }
 
@@ -586,8 +599,8 @@ static __attribute__((noinline)) bool fuse_call_moves(struct twm_compiler *c, ui
 	for (uint32_t at = op_start; at < c->ncode;) {
 		/* pairs split again (the same code, one more dispatch), even if nothing fuses */
 		uint32_t op = c->code[at] = unpaired_op(c->code[at]), len;
-		if (op == TWM_OP_MOVE || op == TWM_OP_MOVE2) {
-			len = op == TWM_OP_MOVE ? 3 : 5;
+		if (op == TWM_OP_MOVE || op == TWM_OP_MOVE2 || op == TWM_OP_MOVE3) {
+			len = op == TWM_OP_MOVE ? 3 : op == TWM_OP_MOVE2 ? 5 : 7;
 			for (uint32_t k = at + 1; k < at + len; k += 2) {
 				if (nmv == 6 || c->code[k] >= base || c->code[k + 1] < base)
 					return false;

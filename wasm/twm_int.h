@@ -117,7 +117,9 @@
 	/* an i32.add whose result is the function's: into slot 0, then RETURN0 */                \
 	X(ADD_RET)       /* a b 0 */                                                              \
 	X(ADDI_RET)      /* a imm 0 */                                                            \
-	X(MOVE_BR)       /* src dst target  -- MOVE, then BR */
+	X(MOVE_BR)       /* src dst target  -- MOVE, then BR */                                   \
+	X(MOVE_BRB)      /* src dst target  -- MOVE, then BRB */                                  \
+	X(MOVE3)         /* src1 dst1 src2 dst2 src3 dst3  -- three MOVEs in order */
 
 #define TWM_OP_BASE 0x100
 enum twm_op {

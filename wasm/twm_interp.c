@@ -1056,6 +1056,14 @@ H(h_BRB)
 	BACKEDGE(ip[1]);
 	NEXT();
 }
+/* A loop variable's MOVE and the backedge after it: "src dst target" (a fuel stop leaves at the
+ * header with the move done, as the plain pair would). */
+H(h_MOVE_BRB)
+{
+	SL(2) = SL(1);
+	BACKEDGE(ip[3]);
+	NEXT();
+}
 H(h_BRB_IF)
 {
 	if ((uint32_t)SL(1))
@@ -1484,6 +1492,14 @@ H(h_MOVE2)
 	SL(2) = SL(1);
 	SL(4) = SL(3);
 	ip += 5;
+	NEXT();
+}
+H(h_MOVE3)
+{
+	SL(2) = SL(1);
+	SL(4) = SL(3);
+	SL(6) = SL(5);
+	ip += 7;
 	NEXT();
 }
 H(h_SELECT)

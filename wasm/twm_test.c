@@ -814,6 +814,22 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	cr_assert_eq(call_u64(inst, "move_br", mb, 3, TW_ERR_OK), 709u);
 	mb[0] = I32(1);
 	cr_assert_eq(call_u64(inst, "move_br", mb, 3, TW_ERR_OK), 707u);
+	struct twm_extern bx;
+	cr_assert_eq(twm_instance_export(inst, "move_brb", &bx), TW_ERR_OK);
+	for (uint64_t fuel = 0; fuel <= 3; fuel++) {
+		struct twm_value fib_args[3] = {I32(3), I32(4), I32(30)};
+		uint32_t fa0 = 3, fa1 = 4;
+		for (int k = 0; k < 30; k++) {
+			uint32_t nx = fa0 + fa1;
+			fa0 = fa1, fa1 = nx;
+		}
+		cr_assert_eq(twm_call_begin(inst, bx.u.func, fib_args, 3, &err), TW_ERR_OK, "%s", err.msg);
+		while ((rc = twm_call_run(inst, fuel ? fuel : 1000, &err)) == TW_ERR_WASM_FUEL)
+			;
+		cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
+		cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
+		cr_assert_eq((uint32_t)r.bits, fa1, "fuel %llu", (unsigned long long)fuel);
+	}
 	for (uint32_t p = 0; p < 3; p++) {
 		a1 = I32(p);
 		cr_assert_eq(call_u64(inst, "known_const", &a1, 1, TW_ERR_OK), 46u, "%u", p);

@@ -425,4 +425,22 @@
       drop
       local.get 1 br 0
     end
-    local.get 3 i32.const 100 i32.mul i32.add))
+    local.get 3 i32.const 100 i32.mul i32.add)
+  ;; three moves in a row (MOVE3), and a loop whose last instruction is a lone MOVE before its
+  ;; backedge (MOVE_BRB): Fibonacci from (a, b), n steps
+  (func (export "move_brb") (param i32 i32 i32) (result i32)
+    (local i32 i32 i32)
+    local.get 0 local.set 3
+    local.get 1 local.set 4
+    local.get 2 local.set 5
+    block
+      loop
+        local.get 5 i32.eqz br_if 1
+        local.get 3 local.get 4 i32.add local.set 2
+        local.get 4 local.set 3
+        local.get 5 i32.const -1 i32.add local.set 5
+        local.get 2 local.set 4
+        br 0
+      end
+    end
+    local.get 4))
