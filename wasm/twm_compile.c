@@ -984,10 +984,10 @@ static bool is_chain(uint32_t op)
 	return op >= TWM_OP_LLMC_BASE && op < TWM_OP_LLMC_BASE + 0x100;
 }
 
-/* The destination slot of the run instruction at `p` (`len` cells). */
+/* The destination slot of the run instruction at `p` (`len` cells): its last cell. */
 static uint32_t fx_dst(const struct twm_compiler *c, uint32_t p, uint32_t len)
 {
-	return is_chain(c->code[p]) ? c->code[p + 3] : c->code[p + len - 1];
+	return c->code[p + len - 1];
 }
 
 /* Whether the run instruction at `p` (`len` cells) reads slot `s`. */
@@ -999,7 +999,7 @@ static bool fx_reads(const struct twm_compiler *c, uint32_t p, uint32_t len, uin
 	if (q[2] == s)
 		return true;
 	for (uint32_t i = 0; i < q[1]; i++)
-		if (q[4 + 6 * i] == s || q[7 + 6 * i] == s)
+		if (q[3 + 6 * i] == s || q[6 + 6 * i] == s)
 			return true;
 	return false;
 }
@@ -1020,7 +1020,7 @@ static void chain_madd(struct twm_compiler *c, uint32_t prev, uint32_t plen, uin
 		n = 1;
 		acc = q[7];
 		memcpy(first, q + 1, sizeof(first));
-		memcpy(q + 4, first, sizeof(first));
+		memcpy(q + 3, first, sizeof(first));
 	} else if (q[0] == TWM_OP_LLMC_BASE + op) {
 		n = q[1];
 		acc = q[2];
@@ -1030,8 +1030,8 @@ static void chain_madd(struct twm_compiler *c, uint32_t prev, uint32_t plen, uin
 	q[0] = TWM_OP_LLMC_BASE + op;
 	q[1] = n + 1;
 	q[2] = acc;
-	q[3] = dst;
-	memcpy(q + 4 + 6 * n, x, sizeof(x));
+	memcpy(q + 3 + 6 * n, x, sizeof(x));
+	q[3 + 6 * (n + 1)] = dst;
 	c->ncode = prev + 4 + 6 * (n + 1);
 	c->chain_at = prev;
 }
@@ -1190,8 +1190,7 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	    (fuse_loads(c, op, sa, sb, fl_prev, fl_at) || fuse_madd(c, op, sa, sb, c->nl + h) ||
 	     fuse_shift(c, op, sa, sb, c->nl + h))) {
 		c->num_at = c->num_before = c->num_end = NO_PATCH;
-		/* a chain's destination is its fourth cell, every other form's its last */
-		c->last_dst = c->chain_at != NO_PATCH ? c->chain_at + 3 : c->ncode - 1;
+		c->last_dst = c->ncode - 1; /* every form's destination is its last cell */
 		return true;
 	}
 	uint32_t start = c->ncode;

@@ -163,8 +163,9 @@ enum twm_op {
  *   TWM_OP_SHA_BASE     dst = (b shift k) op a */
 /* A chain of product-first multiply-adds, each adding to the result of the one before (an
  * unrolled reduction "p1 + (p2 + (p3 + (p4 + s)))"), the sum kept in a register between them:
- *   TWM_OP_LLMC_BASE + add/sub opcode    n c dst (a1 imm1 off1 a2 imm2 off2) * n
- * acc = c, then for each product in order acc = (load1 * load2) op acc; dst = acc. */
+ *   TWM_OP_LLMC_BASE + add/sub opcode    n c (a1 imm1 off1 a2 imm2 off2) * n dst
+ * acc = c, then for each product in order acc = (load1 * load2) op acc; dst = acc. The
+ * destination comes last, where the handler's walk over the products ends. */
 #define TWM_OP_LLMC_BASE 0xbc0
 #define TWM_OP_SHB_BASE 0xb00
 #define TWM_OP_SHA_BASE 0xb20

@@ -741,26 +741,27 @@ FARITH(HLL)
 #define HLLM(op, t, sym) HLLM_ONE(hllm_##op, t, p sym c) HLLM_ONE(hllmr_##op, t, c sym p)
 FMADD(HLLM)
 
-/* A chain of multiply-adds (TWM_OP_LLMC_BASE): "n c dst" and n products "a1 imm1 off1 a2 imm2
- * off2". The running sum stays in a register: the separate instructions each stored it and the
+/* A chain of multiply-adds (TWM_OP_LLMC_BASE): "n c", n products "a1 imm1 off1 a2 imm2 off2",
+ * "dst". The running sum stays in a register: the separate instructions each stored it and the
  * next loaded it back, a store-to-load forward on the sum's dependency chain per product. Every
- * product and every add is rounded on its own, in the order of the wasm code. */
+ * product and every add is rounded on its own, in the order of the wasm code. ip itself walks
+ * the products to the destination cell, so nothing else of the instruction stays live. */
 #define HLLMC(op, t, sym)                                                                         \
 	H(hllmc_##op)                                                                             \
 	{                                                                                         \
-		const uint32_t *q = ip + 4, *end = q + 6 * ip[1];                                 \
+		const uint32_t *end = ip + 3 + 6 * ip[1];                                         \
 		T_##t acc = GET_##t(SL(2));                                                       \
-		for (; q != end; q += 6) {                                                        \
+		for (ip += 3; ip != end; ip += 6) {                                               \
 			T_##t a, b;                                                               \
-			LOAD_CHECKED(a, q);                                                       \
+			LOAD_CHECKED(a, ip);                                                      \
 			__asm__("" : "+x"(a));                                                    \
-			LOAD_CHECKED(b, q + 3);                                                   \
+			LOAD_CHECKED(b, ip + 3);                                                  \
 			T_##t p = a * b;                                                          \
 			__asm__("" : "+x"(p));                                                    \
 			acc = p sym acc;                                                          \
 		}                                                                                 \
-		SL(3) = PUT_##t(acc);                                                             \
-		ip = end;                                                                         \
+		fp[ip[0]] = PUT_##t(acc);                                                         \
+		ip += 1;                                                                          \
 		NEXT();                                                                           \
 	}
 FMADD(HLLMC)
