@@ -472,10 +472,14 @@ struct rt {
 	struct twm_instance *inst;  /* owner of the current function */
 	const uint32_t *const *icodes; /* inst->module->icodes: CALL_LOCAL's callees */
 	struct twm_memory *m0; /* the instance's memory 0, or an empty one */
-	struct twm_frame *fr;  /* next free entry of sinst->frames */
+	/* next free entry of sinst->frames while the run is stopped; while it runs, the handlers'
+	 * `fr` argument, written back on every way out and before every call out of the
+	 * interpreter */
+	struct twm_frame *fr;
 	struct twm_frame *fr_base, *fr_end; /* fr_base[-1] is the DONE frame of the entry call */
 	/* a callee's frame may start at or below this: the largest frame fits above it */
 	uint64_t *stack_limit;
+	uint64_t msize; /* rt->m0->size, reloaded wherever it may have changed */
 	struct twm_error *err;
 	enum tw_err rc;
 	enum twm_trap trap;
@@ -495,9 +499,13 @@ enum run_exit { X_DONE, X_TRAP, X_SUSPEND, X_ERROR };
 /* Stands in for memory 0 in instances without one: every access is out of bounds. */
 static struct twm_memory no_memory;
 
+/* The six argument registers. Memory 0's size lives in the run state (a bounds check compares
+ * with it in memory at no extra instruction), which leaves a register for the frame stack
+ * pointer that every call and return moves. */
 #define ARGS                                                                                      \
-	const uint32_t *ip, uint64_t *fp, uint8_t *mem, uint64_t msize, int64_t fuel, struct rt *rt
-#define PASS ip, fp, mem, msize, fuel, rt
+	const uint32_t *ip, uint64_t *fp, uint8_t *mem, struct twm_frame *fr, int64_t fuel,      \
+		struct rt *rt
+#define PASS ip, fp, mem, fr, fuel, rt
 typedef int (*handler_fn)(ARGS);
 #define H(name) static int name(ARGS)
 /* A slow path: never inlined into the fast handler that tail-calls it (see below). */
@@ -532,6 +540,7 @@ struct rt_block {
 	do {                                                                                      \
 		rt->trap = (t);                                                                   \
 		rt->fuel = fuel;                                                                  \
+		rt->fr = fr;                                                                      \
 		return X_TRAP;                                                                    \
 	} while (0)
 #define SUSPEND()                                                                                 \
@@ -539,13 +548,14 @@ struct rt_block {
 		rt->ip = ip;                                                                      \
 		rt->fp = fp;                                                                      \
 		rt->fuel = fuel;                                                                  \
+		rt->fr = fr;                                                                      \
 		return X_SUSPEND;                                                                 \
 	} while (0)
 /* Memory 0's base never moves (its whole reach is reserved), but its size changes with
  * memory.grow, here or in a host function or callee that shares it. */
 #define RELOAD_MEM()                                                                              \
 	do {                                                                                      \
-		msize = rt->m0->size;                                                             \
+		rt->msize = rt->m0->size;                                                         \
 	} while (0)
 /* After a switch to another instance (rt->inst). */
 #define LOAD_MEM0()                                                                               \
@@ -553,7 +563,7 @@ struct rt_block {
 		rt->icodes = rt->inst->module->icodes;                                            \
 		rt->m0 = rt->inst->mem0 ? rt->inst->mem0 : &no_memory;                            \
 		mem = rt->m0->data;                                                               \
-		msize = rt->m0->size;                                                             \
+		rt->msize = rt->m0->size;                                                         \
 	} while (0)
 
 /* The running function, the one of rt->inst whose code holds `ip`: the last code that starts at or
@@ -652,7 +662,7 @@ SHIFTED(HSH)
 		 * access (through a displacement); single bytes compare ea >= size already */    \
 		if ((width) > 1)                                                                  \
 			__asm__("" : "+r"(end));                                                  \
-		if (__builtin_expect(end > msize, 0))                                             \
+		if (__builtin_expect(end > rt->msize, 0))                                         \
 			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
 		uint8_t *at = mem + end - (width);                                                \
 		body;                                                                             \
@@ -697,7 +707,8 @@ STORES_IMM(HSI)
 	do {                                                                                      \
 		uint64_t e_ = (uint64_t)(uint32_t)((uint32_t)fp[(q)[0]] + (q)[1]) + (q)[2] +      \
 			      sizeof(v);                                                          \
-		if (__builtin_expect(e_ > msize, 0))                                              \
+		__asm__("" : "+r"(e_)); /* one sum for the check and the access, as in ACCESS */  \
+		if (__builtin_expect(e_ > rt->msize, 0))                                          \
 			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
 		memcpy(&(v), mem + e_ - sizeof(v), sizeof(v));                                    \
 	} while (0)
@@ -1152,7 +1163,8 @@ H(h_LOOP);
 
 H_SLOW(h_loop_hook_call)
 {
-	enum twm_hook_action act = run_loop_hook(rt, ip, fp, mem, msize);
+	rt->fr = fr;
+	enum twm_hook_action act = run_loop_hook(rt, ip, fp, mem, rt->msize);
 	RELOAD_MEM();
 	if (act == TWM_HOOK_LOOP_DONE) {
 		JUMP(ip[2]);
@@ -1164,6 +1176,7 @@ H_SLOW(h_loop_hook_call)
 		rt->fp = fp;
 		rt->rc = TW_ERR_WASM_PENDING;
 		rt->fuel = fuel;
+		rt->fr = fr;
 		return X_ERROR;
 	}
 	ip += 3;
@@ -1196,14 +1209,13 @@ H(h_LOOP)
 /* Back in the caller: pop its frame. There is always one: the entry function returns to the
  * DONE frame below the stack's first entry, and a callee in another instance to the XRET marker
  * frame that its caller pushed, so this is two loads and no test. The caller runs in the same
- * instance, so mem and msize are still right: whatever grew the memory since (memory.grow, a
- * host call, a callee in another instance sharing it) reloaded msize at that point. */
+ * instance, so mem and rt->msize are still right: whatever grew the memory since (memory.grow,
+ * a host call, a callee in another instance sharing it) reloaded rt->msize at that point. */
 #define RETURN_TO_CALLER()                                                                        \
 	do {                                                                                      \
-		struct twm_frame *fr_ = rt->fr - 1;                                               \
-		rt->fr = fr_;                                                                     \
-		ip = fr_->ip;                                                                     \
-		fp = fr_->fp;                                                                     \
+		fr--;                                                                             \
+		ip = fr->ip;                                                                      \
+		fp = fr->fp;                                                                      \
 		NEXT();                                                                           \
 	} while (0)
 
@@ -1211,14 +1223,13 @@ H(h_LOOP)
 static const uint32_t xret_code[] = {TWM_OP_XRET};
 static const uint32_t done_code[] = {TWM_OP_DONE};
 
-/* A callee in another instance returned through its caller's marker frame (rt->fr, just popped;
+/* A callee in another instance returned through its caller's marker frame (fr, just popped;
  * the fp it loaded was the instance): pop the caller's own frame and switch back to its instance
  * and memory. */
 H(h_XRET)
 {
-	struct twm_frame *fr = rt->fr;
 	rt->inst = fr->inst;
-	rt->fr = --fr;
+	--fr;
 	ip = fr->ip;
 	fp = fr->fp;
 	LOAD_MEM0();
@@ -1231,8 +1242,7 @@ H(h_DONE)
 	(void)ip;
 	(void)fp;
 	(void)mem;
-	(void)msize;
-	rt->fr++; /* the DONE frame is not part of the call's depth */
+	rt->fr = fr + 1; /* the DONE frame is not part of the call's depth */
 	rt->fuel = fuel;
 	return X_DONE;
 }
@@ -1305,13 +1315,12 @@ H_ZERO_K(1) H_ZERO_K(2) H_ZERO_K(3) H_ZERO_K(4) H_ZERO_K(5) H_ZERO_K(6) H_ZERO_K
  * needs no frame size: stack_limit leaves room for the largest frame a function can have. */
 #define ENTER(icode_, nfp, ret_expr)                                                              \
 	do {                                                                                      \
-		struct twm_frame *fr_ = rt->fr;                                                   \
 		uint64_t *nfp_ = (nfp);                                                           \
-		if (fr_ == rt->fr_end || nfp_ > rt->stack_limit)                                  \
+		if (fr == rt->fr_end || nfp_ > rt->stack_limit)                                   \
 			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
-		rt->fr = fr_ + 1;                                                                 \
-		fr_->ip = (ret_expr);                                                             \
-		fr_->fp = fp;                                                                     \
+		fr->ip = (ret_expr);                                                              \
+		fr->fp = fp;                                                                      \
+		fr++;                                                                             \
 		fp = nfp_;                                                                        \
 		ip = (icode_);                                                                    \
 	} while (0)
@@ -1324,6 +1333,7 @@ H_SLOW(h_call_slow)
 	struct twm_func *f = rt->callee;
 	fuel--;
 	if (!f->code) {
+		rt->fr = fr; /* the host function may run calls of its own on this thread */
 		enum tw_err rc = twm_host_call(rt->inst, f, fp + rt->argbase, rt->err);
 		if (rc != TW_ERR_OK) {
 			/* Kept for TW_ERR_WASM_PENDING (the host suspended the call): resuming runs
@@ -1332,6 +1342,7 @@ H_SLOW(h_call_slow)
 			rt->fp = fp;
 			rt->rc = rc;
 			rt->fuel = fuel;
+			rt->fr = fr;
 			return X_ERROR;
 		}
 		RELOAD_MEM();
@@ -1339,12 +1350,12 @@ H_SLOW(h_call_slow)
 		NEXT();
 	}
 	/* the caller's frame, then the marker frame the callee returns to (struct twm_frame) */
-	if (rt->fr + 1 == rt->fr_end)
+	if (fr + 1 == rt->fr_end)
 		TRAP(TWM_TRAP_STACK_EXHAUSTED);
 	struct twm_instance *caller = rt->inst;
 	uint64_t *nfp = fp + rt->argbase;
 	ENTER(xret_code, nfp, rt->ret);
-	struct twm_frame *mk = rt->fr;
+	struct twm_frame *mk = fr;
 	ENTER(f->code->icode, nfp, xret_code);
 	mk->inst = caller;
 	rt->inst = f->inst;
@@ -1383,16 +1394,15 @@ H(h_CALL)
 #define CALL_LOCAL(len)                                                                           \
 	do {                                                                                      \
 		fuel--;                                                                           \
-		struct twm_frame *fr = rt->fr;                                                    \
 		if (__builtin_expect(fr == rt->fr_end, 0))                                        \
 			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
 		fr->ip = ip + (len);                                                              \
 		fr->fp = fp;                                                                      \
 		fp += ip[2];                                                                      \
-		/* a trap here leaves the written entry unused: rt->fr has not moved */           \
+		/* a trap here leaves the written entry unused: fr has not moved */               \
 		if (__builtin_expect(fp > rt->stack_limit, 0))                                    \
 			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
-		rt->fr = fr + 1;                                                                  \
+		fr++;                                                                             \
 		ip = rt->icodes[ip[1]];                                                           \
 		NEXT();                                                                           \
 	} while (0)
@@ -1601,7 +1611,7 @@ H(h_MEMORY_INIT)
 	struct twm_instance *inst = rt->inst;
 	uint32_t seg = ip[1];
 	uint64_t d = (uint32_t)SL(2), s = (uint32_t)SL(3), n = (uint32_t)SL(4);
-	if (s + n > inst->data_lens[seg] || d + n > msize)
+	if (s + n > inst->data_lens[seg] || d + n > rt->msize)
 		TRAP(TWM_TRAP_MEMORY_OOB);
 	if (n)
 		memcpy(mem + d, inst->module->datas[seg].bytes + s, n);
@@ -1617,7 +1627,7 @@ H(h_DATA_DROP)
 H(h_MEMORY_COPY)
 {
 	uint64_t d = (uint32_t)SL(1), s = (uint32_t)SL(2), n = (uint32_t)SL(3);
-	if (s + n > msize || d + n > msize)
+	if (s + n > rt->msize || d + n > rt->msize)
 		TRAP(TWM_TRAP_MEMORY_OOB);
 	if (n)
 		memmove(mem + d, mem + s, n);
@@ -1627,7 +1637,7 @@ H(h_MEMORY_COPY)
 H(h_MEMORY_FILL)
 {
 	uint64_t d = (uint32_t)SL(1), n = (uint32_t)SL(3);
-	if (d + n > msize)
+	if (d + n > rt->msize)
 		TRAP(TWM_TRAP_MEMORY_OOB);
 	if (n)
 		memset(mem + d, (int)(uint8_t)SL(2), n);
@@ -1733,6 +1743,7 @@ H(h_bad)
 	twm_err_set(rt->err, TW_ERR_INTERNAL, "bad internal opcode %u", *ip);
 	rt->rc = TW_ERR_INTERNAL;
 	rt->fuel = fuel;
+	rt->fr = fr;
 	return X_ERROR;
 }
 
@@ -1860,6 +1871,7 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 		.fr_base = sinst->frames + 1,
 		.fr_end = sinst->frames + 1 + sinst->call_depth_max,
 		.stack_limit = sinst->stack + sinst->stack_slots - FRAME_SLOTS_MAX,
+		.msize = cur->inst->mem0 ? cur->inst->mem0->size : 0,
 		.err = err,
 		.rc = TW_ERR_OK,
 		.trap = TWM_TRAP_NONE,
@@ -1868,7 +1880,7 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	};
 	const uint32_t *ip = sinst->ip;
 	enum tw_err rc;
-	int x = blk->table[*ip](ip, sinst->fp, rt->m0->data, rt->m0->size, fuel, rt);
+	int x = blk->table[*ip](ip, sinst->fp, rt->m0->data, rt->fr, fuel, rt);
 	sinst->fuel_used += (uint64_t)(fuel - rt->fuel);
 	switch (x) {
 	case X_SUSPEND:
