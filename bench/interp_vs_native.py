@@ -14,6 +14,12 @@ waiting for a core, the CPU time does not, so the CPU-time ratios are the ones t
 the wall-time ratios on a quiet machine. Every program's output is checked to be identical across
 runtimes. Arguments are chosen so native code runs for ~0.1 s or more and process start-up does
 not decide the ratio. wasm-interp is ~100x slower than native, so it runs once per program.
+
+Where musl-gcc is installed (Debian's musl-tools), each program is also built natively against
+musl, statically ("native-musl"). wasi-libc is musl's code, so that build runs the same C library
+source as the wasm build does: its column separates what the engine costs from what the two C
+libraries cost (glibc's printf and string functions are much faster than musl's), and the
+script prints the engine's ratios to it as well. The goal is stated against glibc.
 """
 import argparse
 import json
@@ -47,6 +53,8 @@ def build(name):
     subprocess.run(["gcc", "-O2", src, "-o", native], check=True)
     subprocess.run(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", src, "-o", wasm],
                    check=True)
+    if shutil.which("musl-gcc"):
+        subprocess.run(["musl-gcc", "-O2", "-static", src, "-o", native + "-musl"], check=True)
     return native, wasm
 
 
@@ -84,6 +92,10 @@ def main():
     with open(runner_js, "w") as f:
         f.write(NODE_RUNNER)
     engines = {"native": None, "tensor-wasm": [args.binary, "run"]}
+    if shutil.which("musl-gcc"):
+        engines = {"native": None, "native-musl": "musl", "tensor-wasm": [args.binary, "run"]}
+    else:
+        print("native-musl: left out: musl-gcc not found (Debian package musl-tools)")
     if "node" in peers and shutil.which("node"):
         engines["node"] = ["node", "--no-warnings", runner_js]
     names = sorted(f[:-2] for f in os.listdir(GUESTS) if f.endswith(".c"))
@@ -99,7 +111,8 @@ def main():
     for name in names:
         native, wasm = build(name)
         extra = ARGS.get(name, [])
-        cmds = {eng: ([native] if prefix is None else prefix + [wasm]) + extra
+        cmds = {eng: ([native] if prefix is None else [native + "-musl"] if prefix == "musl"
+                      else prefix + [wasm]) + extra
                 for eng, prefix in engines.items()}
         samples = {eng: {"wall": [], "cpu": []} for eng in engines}
         expected = None
@@ -153,6 +166,15 @@ def main():
         worst = max(results[n]["tensor-wasm"][key] / results[n]["native"][key] for n in names)
         print("tensor-wasm, %s: geomean %.1fx native (goal <= 6x), worst %.1fx (goal <= 10x)" %
               (label, geo[key]["tensor-wasm"], worst))
+    if "native-musl" in engines:
+        print()
+        print("tensor-wasm / native-musl (the same C library source on both sides), wall time:")
+        ratios = {n: results[n]["tensor-wasm"]["median_s"] / results[n]["native-musl"]["median_s"]
+                  for n in names}
+        print("  " + ", ".join("%s %.1fx" % (n, r) for n, r in ratios.items()) +
+              "; geomean %.1fx, worst %.1fx" %
+              (math.exp(sum(math.log(r) for r in ratios.values()) / len(ratios)),
+               max(ratios.values())))
 
 
 if __name__ == "__main__":
