@@ -9,7 +9,7 @@
  * interp/guest/matmul/40         f64 matrix product, 40 x 40, once
  * interp/guest/sieve/100000      byte-array sieve below 100,000, once
  * interp/guest/strings/3         snprintf, strstr, strchr, memcmp: 3 rounds
- * interp/guest/mix/20            list sort, integer matrix, state machine, CRC: 20 iterations
+ * interp/guest/mix/5             list sort, integer matrix, state machine, CRC: 5 iterations
  *
  * One iteration is what `tensor-wasm run` does after loading: instantiate the module with WASI
  * (arguments as above, stdout captured in memory), run _start, free the instance. The module
@@ -140,7 +140,7 @@ GUEST(hash, "20000", NULL)
 GUEST(matmul, "40", "1")
 GUEST(sieve, "100000", "1")
 GUEST(strings, "3", NULL)
-GUEST(mix, "20", NULL)
+GUEST(mix, "5", NULL)
 
 BENCH("interp/guest/fib/20", guest_run, .setup = setup_fib, .teardown = guest_teardown,
       .callgrind_iters = 2);
@@ -152,5 +152,5 @@ BENCH("interp/guest/sieve/100000", guest_run, .setup = setup_sieve, .teardown = 
       .callgrind_iters = 2);
 BENCH("interp/guest/strings/3", guest_run, .setup = setup_strings, .teardown = guest_teardown,
       .callgrind_iters = 2);
-BENCH("interp/guest/mix/20", guest_run, .setup = setup_mix, .teardown = guest_teardown,
+BENCH("interp/guest/mix/5", guest_run, .setup = setup_mix, .teardown = guest_teardown,
       .callgrind_iters = 2);
