@@ -80,11 +80,12 @@ struct twm_compiler {
 	uint32_t fx_start, fx_end;
 	uint32_t chain_at; /* the chain fuse_madd just formed or extended, else NO_PATCH */
 	uint32_t label_at; /* the last cell index a branch target was bound to */
-	/* The local the last constant local.set/tee wrote (NO_PATCH: none), its value, and the
-	 * cell after that write: until a branch target is bound past it or the local is written
-	 * again, the local is known to hold the value, and setting it to that value again emits
-	 * nothing (clang re-initializes a loop's accumulator right after the prologue did). */
-	uint32_t kc_local, kc_at;
+	uint32_t nlabels; /* branch targets bound so far (here()) */
+	/* The local the last constant local.set/tee wrote (NO_PATCH: none), its value, and
+	 * nlabels then: until a branch target is bound or the local is written again, the local
+	 * is known to hold the value, and setting it to that value again emits nothing (clang
+	 * re-initializes a loop's accumulator right after the prologue did). */
+	uint32_t kc_local, kc_labels;
 	uint64_t kc_val;
 	bool prologue;
 	uint32_t nparams;
@@ -97,6 +98,9 @@ struct twm_compiler {
 	uint32_t nl, lt_cap;
 	uint32_t *loops;
 	uint32_t nloops, loops_cap;
+	/* cells of the CALL_LOCAL* instructions emitted, for twm_link_calls */
+	uint32_t *calls;
+	uint32_t ncalls, calls_cap;
 	uint32_t *labels;
 	uint32_t labels_cap;
 	uint32_t max_height;
@@ -129,6 +133,7 @@ void twm_compiler_free(struct twm_compiler *c)
 	free(c->code);
 	free(c->lt);
 	free(c->loops);
+	free(c->calls);
 	free(c->labels);
 	free(c);
 }
@@ -210,6 +215,7 @@ static bool emit4(struct twm_compiler *c, uint32_t a, uint32_t b, uint32_t d, ui
 static uint32_t here(struct twm_compiler *c)
 {
 	c->label_at = c->ncode;
+	c->nlabels++;
 	return c->ncode;
 }
 
@@ -585,6 +591,15 @@ static bool real_src(struct twm_compiler *c, uint32_t h, uint32_t *out)
 	return true;
 }
 
+/* A CALL_LOCAL* instruction is emitted at cell `at`: remember it for twm_link_calls. */
+static bool note_call(struct twm_compiler *c, uint32_t at)
+{
+	if (!grow(c, (void **)&c->calls, &c->calls_cap, c->ncalls + 1, 4, UINT32_MAX / 8))
+		return false;
+	c->calls[c->ncalls++] = at;
+	return true;
+}
+
 /* A CALL_LOCAL of `func` with arguments at `base` absorbs the MOVEs that just wrote its
  * arguments (the cells from `op_start` on: what the call's materialization emitted), up to
  * three, as CALL_LOCAL_M1 .. M3 "funcidx argbase (src dst)*k". Constants written there stay
@@ -626,7 +641,7 @@ static __attribute__((noinline)) bool fuse_call_moves(struct twm_compiler *c, ui
 	for (uint32_t k = 0; k < nkeep; k++)
 		if (!emit(c, keep[k]))
 			return false;
-	if (!emit3(c, TWM_OP_CALL_LOCAL_M1 + nmv / 2 - 1, func, base))
+	if (!note_call(c, c->ncode) || !emit3(c, TWM_OP_CALL_LOCAL_M1 + nmv / 2 - 1, func, base))
 		return false;
 	for (uint32_t k = 0; k < nmv; k++)
 		if (!emit(c, mv[k]))
@@ -649,7 +664,8 @@ static bool fuse_call_addi(struct twm_compiler *c, uint32_t at, uint32_t func, u
 	c->ncode = at;
 	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
 	c->num_at = c->num_before = c->num_end = NO_PATCH;
-	return emit3(c, TWM_OP_CALL_LOCAL_AI, func, base) && emit3(c, a, k, d);
+	return note_call(c, c->ncode) && emit3(c, TWM_OP_CALL_LOCAL_AI, func, base) &&
+	       emit3(c, a, k, d);
 }
 
 /* The i32.add at `at` (register or immediate form), the last instruction, computed the function's
@@ -666,6 +682,37 @@ static bool fuse_add_return(struct twm_compiler *c, uint32_t at)
 	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
 	c->num_at = c->num_before = c->num_end = NO_PATCH;
 	return true;
+}
+
+/* Once every function of `m` is compiled: each CALL_LOCAL* whose callee's code starts with
+ * ZERO1 or ZERO2 becomes its _Z form, which zeroes those locals itself (two slots, one 16-byte
+ * store) and enters after that ZERO: one dispatch less per call. A ZERO that starts a function
+ * is never a branch target (the prologue ends before any label), and nothing has written the
+ * slots the call zeroes: the callee's code has not started. Zeroing more slots for the larger
+ * ZEROk cost more than the dispatch it saves (fib, 8 slots: +3% time). */
+void twm_link_calls(struct twm_module *m)
+{
+	static const uint32_t plain[] = {TWM_OP_CALL_LOCAL, TWM_OP_CALL_LOCAL_M1,
+					 TWM_OP_CALL_LOCAL_M2, TWM_OP_CALL_LOCAL_M3,
+					 TWM_OP_CALL_LOCAL_AI};
+	static const uint32_t zeroing[] = {TWM_OP_CALL_LOCAL_Z, TWM_OP_CALL_LOCAL_M1_Z,
+					   TWM_OP_CALL_LOCAL_M2_Z, TWM_OP_CALL_LOCAL_M3_Z,
+					   TWM_OP_CALL_LOCAL_AI_Z};
+	for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) {
+		struct twm_code *code = &m->codes[i];
+		for (uint32_t k = 0; k < code->ncall_sites; k++) {
+			uint32_t *cell = code->icode + code->call_sites[k];
+			for (uint32_t f = 0; f < sizeof(plain) / sizeof(plain[0]); f++) {
+				if (cell[0] != plain[f] || cell[1] < m->nfunc_imports ||
+				    cell[1] >= m->nfuncs)
+					continue;
+				const uint32_t *callee = m->icodes[cell[1]];
+				if (callee[0] >= TWM_OP_ZERO1 && callee[0] <= TWM_OP_ZERO2)
+					cell[0] = zeroing[f];
+				break;
+			}
+		}
+	}
 }
 
 /* ---- immediates ----------------------------------------------------------------------------- */
@@ -842,15 +889,30 @@ static void set_const(struct twm_compiler *c, uint64_t v)
 	c->npending++;
 }
 
+/* A local written in the prologue needs no zeroing. */
+static void prologue_wrote(struct twm_compiler *c, uint32_t x)
+{
+	if (c->prologue && x >= c->nparams && x < c->nl)
+		c->unset &= ~(UINT64_C(1) << (x - c->nparams));
+}
+
 /* local.set / local.tee of the live stack top. */
 static bool set_local(struct twm_compiler *c, uint32_t x, bool tee, uint32_t prev_dst)
 {
 	uint32_t h = c->nvt - 1, s = c->src[h], d = c->nl + h;
 	uint64_t v = c->cval[h];
+	bool wrote = true;
 	if (s & SRC_CONST) {
-		if (x == c->kc_local && v == c->kc_val && c->label_at < c->kc_at) {
-			/* x holds v already: the write is left out, and whatever reads x on the
-			 * stack still reads v */
+		if (x == c->kc_local && v == c->kc_val && c->kc_labels == c->nlabels) {
+			/* x holds v already (or, in the prologue, will from the ZERO below): the
+			 * write is left out, and whatever reads x on the stack still reads v */
+			wrote = false;
+		} else if (v == 0 && c->prologue && x >= c->nparams &&
+			   (c->unset >> (x - c->nparams) & 1)) {
+			/* a declared local not yet written, set to zero in the prologue: it stays
+			 * unset, and the ZERO where the prologue ends (before any label) writes it
+			 * with its neighbours; nothing reads it before then */
+			wrote = false;
 		} else {
 			if (!materialize_local(c, x, h))
 				return false;
@@ -858,10 +920,10 @@ static bool set_local(struct twm_compiler *c, uint32_t x, bool tee, uint32_t pre
 						(uint32_t)(v >> 32))
 					: emit_const32(c, x, (uint32_t)v)))
 				return false;
-			c->kc_local = x;
-			c->kc_val = v;
-			c->kc_at = c->ncode;
 		}
+		c->kc_local = x;
+		c->kc_val = v;
+		c->kc_labels = c->nlabels;
 	} else if (s == d && prev_dst != NO_PATCH && c->code[prev_dst] == d &&
 		   !pending_ref(c, x, h)) {
 		/* the previous instruction computed the top: let it write the local */
@@ -872,6 +934,8 @@ static bool set_local(struct twm_compiler *c, uint32_t x, bool tee, uint32_t pre
 	}
 	if (!(s & SRC_CONST) && x == c->kc_local)
 		c->kc_local = NO_PATCH;
+	if (wrote)
+		prologue_wrote(c, x);
 	if (!pop(c, c->lt[x], NULL))
 		return false;
 	if (tee) {
@@ -1653,12 +1717,6 @@ static bool prologue_continues(struct twm_compiler *c, uint8_t op, const uint8_t
 	       op == 0x24 || (op >= 0x28 && op <= 0x3e) || (op >= 0x41 && op <= 0xc4);
 }
 
-/* A local written in the prologue needs no zeroing. */
-static void prologue_wrote(struct twm_compiler *c, uint32_t x)
-{
-	if (c->prologue && x >= c->nparams && x < c->nl)
-		c->unset &= ~(UINT64_C(1) << (x - c->nparams));
-}
 
 /* Zero locals first .. first + n - 1: up to 8 by the opcode for that count. */
 static bool emit_zero(struct twm_compiler *c, uint32_t first, uint32_t n)
@@ -1965,7 +2023,8 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				bool fused = op_start == c->ncode &&
 					     fuse_call_addi(c, prev_op, x, base);
 				if (c->r->failed ||
-				    (!fused && !emit3(c, TWM_OP_CALL_LOCAL, x, base)))
+				    (!fused && !(note_call(c, c->ncode) &&
+						 emit3(c, TWM_OP_CALL_LOCAL, x, base))))
 					return false;
 			}
 			break;
@@ -2024,7 +2083,6 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			} else {
 				if (!set_local(c, x, op == 0x22, prev_dst))
 					return false;
-				prologue_wrote(c, x);
 			}
 			break;
 		case 0x23:
@@ -2259,7 +2317,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	const struct twm_ftype *ft = &m->types[m->func_types[func_index]];
 	c->r = r;
 	c->m = m;
-	c->nvt = c->nctl = c->ncode = c->nloops = 0;
+	c->nvt = c->nctl = c->ncode = c->nloops = c->ncalls = 0;
 	c->npending = 0;
 	c->last_dst = c->last_op = c->add_at = c->move_at = c->const_at = c->addi_at = NO_PATCH;
 	c->pair_at = c->pair_second = NO_PATCH;
@@ -2267,6 +2325,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->fload_at = c->fload_prev = NO_PATCH;
 	c->fx_start = c->fx_end = c->chain_at = NO_PATCH;
 	c->label_at = 0;
+	c->nlabels = 0;
 	c->kc_local = NO_PATCH;
 	c->max_height = 0;
 	c->ninstr = 0;
@@ -2284,7 +2343,8 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	uint32_t *cells = tw_arena_alloc(&m->arena, (size_t)c->ncode * 4 + 4, 8);
 	out->local_types = tw_arena_alloc(&m->arena, c->nl + 1, 1);
 	out->loop_offsets = tw_arena_alloc(&m->arena, (size_t)c->nloops * 4 + 4, 4);
-	if (!cells || !out->local_types || !out->loop_offsets)
+	out->call_sites = tw_arena_alloc(&m->arena, (size_t)c->ncalls * 4 + 4, 4);
+	if (!cells || !out->local_types || !out->loop_offsets || !out->call_sites)
 		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
 	cells[0] = func_index;
 	out->icode = cells + 1;
@@ -2294,6 +2354,9 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 		memcpy(out->local_types, c->lt, c->nl);
 	if (c->nloops)
 		memcpy(out->loop_offsets, c->loops, (size_t)c->nloops * 4);
+	if (c->ncalls)
+		memcpy(out->call_sites, c->calls, (size_t)c->ncalls * 4);
+	out->ncall_sites = c->ncalls;
 	out->nicode = c->ncode;
 	out->nloops = c->nloops;
 	out->body = start;

@@ -119,7 +119,11 @@
 	X(ADDI_RET)      /* a imm 0 */                                                            \
 	X(MOVE_BR)       /* src dst target  -- MOVE, then BR */                                   \
 	X(MOVE_BRB)      /* src dst target  -- MOVE, then BRB */                                  \
-	X(MOVE3)         /* src1 dst1 src2 dst2 src3 dst3  -- three MOVEs in order */
+	X(MOVE3)         /* src1 dst1 src2 dst2 src3 dst3  -- three MOVEs in order */             \
+	/* the CALL_LOCAL forms of a callee whose code starts with ZERO1 or ZERO2 (same cells): \
+	 * the call zeroes 2 slots from that ZERO's first and enters after it (twm_link_calls) */ \
+	X(CALL_LOCAL_Z) X(CALL_LOCAL_M1_Z) X(CALL_LOCAL_M2_Z) X(CALL_LOCAL_M3_Z)                  \
+	X(CALL_LOCAL_AI_Z)
 
 #define TWM_OP_BASE 0x100
 enum twm_op {
@@ -272,6 +276,10 @@ struct twm_code {
 	uint32_t body_len;
 	uint32_t nloops;
 	uint32_t *loop_offsets; /* bytecode offset of each `loop`, relative to body */
+	/* the cell of every CALL_LOCAL* instruction, which twm_link_calls may turn into its form
+	 * that zeroes the callee's first locals (TWM_OP_CALL_LOCAL_Z ...) */
+	uint32_t ncall_sites;
+	uint32_t *call_sites;
 };
 
 struct twm_module {

@@ -1391,7 +1391,7 @@ H(h_CALL)
  * found in the module's table by index. It is ENTER written so that the caller's ip and fp are
  * saved first and their registers reused: with fewer values live at once, the handler needs no
  * callee-saved registers. */
-#define CALL_LOCAL(len)                                                                           \
+#define CALL_LOCAL(len, z)                                                                        \
 	do {                                                                                      \
 		fuel--;                                                                           \
 		if (__builtin_expect(fr == rt->fr_end, 0))                                        \
@@ -1404,52 +1404,51 @@ H(h_CALL)
 			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
 		fr++;                                                                             \
 		ip = rt->icodes[ip[1]];                                                           \
+		if (z) {                                                                          \
+			/* the callee starts with ZERO1 or ZERO2: do its work, as one 16-byte    \
+			 * store of two slots (for ZERO1 the next is a local a later ZERO zeroes \
+			 * or an operand slot nothing has written yet), and enter after it */     \
+			memset(fp + ip[1], 0, 2 * sizeof(*fp));                                   \
+			ip += 2;                                                                  \
+		}                                                                                 \
 		NEXT();                                                                           \
 	} while (0)
 
-H(h_CALL_LOCAL)
-{
-	if (__builtin_expect(fuel <= 0, 0))
-		SUSPEND();
-	CALL_LOCAL(3);
-}
+/* Each call form twice: as compiled, and as twm_link_calls rewrites it when the callee's code
+ * starts with ZERO1 or ZERO2 (the _Z forms, same cells). */
+#define H_CALL_LOCAL_FORMS(name, ...)                                                              \
+	H(h_##name)                                                                               \
+	{                                                                                         \
+		if (__builtin_expect(fuel <= 0, 0))                                               \
+			SUSPEND();                                                                \
+		__VA_ARGS__;                                                                      \
+	}                                                                                         \
+	H(h_##name##_Z)                                                                           \
+	{                                                                                         \
+		if (__builtin_expect(fuel <= 0, 0))                                               \
+			SUSPEND();                                                                \
+		__VA_ARGS__##_Z;                                                                  \
+	}
 
+#define CL_PLAIN CALL_LOCAL(3, 0)
+#define CL_PLAIN_Z CALL_LOCAL(3, 1)
 /* CALL_LOCAL with the MOVEs of 1 .. 3 arguments (twm_compile.c, fuse_call_moves): a fuel stop
  * leaves before them and resumption moves the same values again. */
-H(h_CALL_LOCAL_M1)
-{
-	if (__builtin_expect(fuel <= 0, 0))
-		SUSPEND();
-	SL(4) = SL(3);
-	CALL_LOCAL(5);
-}
-H(h_CALL_LOCAL_M2)
-{
-	if (__builtin_expect(fuel <= 0, 0))
-		SUSPEND();
-	SL(4) = SL(3);
-	SL(6) = SL(5);
-	CALL_LOCAL(7);
-}
-H(h_CALL_LOCAL_M3)
-{
-	if (__builtin_expect(fuel <= 0, 0))
-		SUSPEND();
-	SL(4) = SL(3);
-	SL(6) = SL(5);
-	SL(8) = SL(7);
-	CALL_LOCAL(9);
-}
-
+#define CL_M1 SL(4) = SL(3); CALL_LOCAL(5, 0)
+#define CL_M1_Z SL(4) = SL(3); CALL_LOCAL(5, 1)
+#define CL_M2 SL(4) = SL(3); SL(6) = SL(5); CALL_LOCAL(7, 0)
+#define CL_M2_Z SL(4) = SL(3); SL(6) = SL(5); CALL_LOCAL(7, 1)
+#define CL_M3 SL(4) = SL(3); SL(6) = SL(5); SL(8) = SL(7); CALL_LOCAL(9, 0)
+#define CL_M3_Z SL(4) = SL(3); SL(6) = SL(5); SL(8) = SL(7); CALL_LOCAL(9, 1)
 /* CALL_LOCAL after the i32.add immediate that wrote an argument: "funcidx argbase a imm dst".
  * As with the moves, a fuel stop leaves before the add, which may read the slot it writes. */
-H(h_CALL_LOCAL_AI)
-{
-	if (__builtin_expect(fuel <= 0, 0))
-		SUSPEND();
-	SL(5) = (uint32_t)((uint32_t)SL(3) + ip[4]);
-	CALL_LOCAL(6);
-}
+#define CL_AI SL(5) = (uint32_t)((uint32_t)SL(3) + ip[4]); CALL_LOCAL(6, 0)
+#define CL_AI_Z SL(5) = (uint32_t)((uint32_t)SL(3) + ip[4]); CALL_LOCAL(6, 1)
+H_CALL_LOCAL_FORMS(CALL_LOCAL, CL_PLAIN)
+H_CALL_LOCAL_FORMS(CALL_LOCAL_M1, CL_M1)
+H_CALL_LOCAL_FORMS(CALL_LOCAL_M2, CL_M2)
+H_CALL_LOCAL_FORMS(CALL_LOCAL_M3, CL_M3)
+H_CALL_LOCAL_FORMS(CALL_LOCAL_AI, CL_AI)
 
 /* The callee's type differs from the expected one as a pointer: compare in full. */
 H_SLOW(h_call_indirect_check)

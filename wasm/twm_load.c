@@ -928,6 +928,7 @@ static bool sec_code(struct twm_rd *r, struct load_state *s)
 		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
 	for (uint32_t i = 0; i < n; i++)
 		m->icodes[m->nfunc_imports + i] = m->codes[i].icode;
+	twm_link_calls(m);
 	m->code_starts = TW_ARENA_NEW_ARRAY(&m->arena, const uint32_t *, n ? n : 1);
 	if (!m->code_starts)
 		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");

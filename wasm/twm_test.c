@@ -830,6 +830,10 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 		cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
 		cr_assert_eq((uint32_t)r.bits, fa1, "fuel %llu", (unsigned long long)fuel);
 	}
+	for (uint32_t p = 1; p < 4; p++) {
+		a1 = I32(p);
+		cr_assert_eq(call_u64(inst, "zero_calls", &a1, 1, TW_ERR_OK), 12u + 7 * p, "%u", p);
+	}
 	for (uint32_t p = 0; p < 3; p++) {
 		a1 = I32(p);
 		cr_assert_eq(call_u64(inst, "known_const", &a1, 1, TW_ERR_OK), 46u, "%u", p);

@@ -443,4 +443,37 @@
         br 0
       end
     end
-    local.get 4))
+    local.get 4)
+  ;; callees whose code starts with ZERO1 or ZERO2 (their prologue ends at once), reached by
+  ;; every call form, which zero those locals and enter after the ZERO (the _Z forms); $dirty
+  ;; first leaves -1 in the slots the callee's locals take
+  (func $dirty (param i32) (result i32)
+    (local i64 i64 i64 i64)
+    i64.const -1 local.set 1 i64.const -1 local.set 2
+    i64.const -1 local.set 3 i64.const -1 local.set 4
+    local.get 0)
+  (func $z1 (param i32) (result i32)
+    (local i32)
+    block local.get 0 i32.eqz br_if 0 end
+    local.get 1 local.get 0 i32.add)
+  (func $z2 (param i32 i32) (result i32)
+    (local i64 i32)
+    block local.get 0 i32.eqz br_if 0 end
+    local.get 2 i32.wrap_i64 local.get 3 i32.add local.get 0 i32.add local.get 1 i32.add)
+  (func $z3 (param i32 i32 i32) (result i32)
+    (local i32)
+    block local.get 0 i32.eqz br_if 0 end
+    local.get 3 local.get 0 i32.add local.get 1 i32.add local.get 2 i32.add)
+  (func (export "zero_calls") (param i32) (result i32)
+    (local i32)
+    local.get 0 call $dirty drop
+    i32.const 5 call $z1 local.set 1
+    local.get 0 call $dirty drop
+    local.get 0 call $z1 local.get 1 i32.add local.set 1
+    local.get 0 call $dirty drop
+    local.get 0 i32.const 7 i32.add call $z1 local.get 1 i32.add local.set 1
+    local.get 0 call $dirty drop
+    local.get 0 local.get 0 call $z2 local.get 1 i32.add local.set 1
+    local.get 0 call $dirty drop
+    local.get 0 local.get 0 local.get 0 call $z3 local.get 1 i32.add local.set 1
+    local.get 1))
