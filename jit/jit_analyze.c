@@ -1304,6 +1304,7 @@ struct jit_plan {
 	uint8_t *func_matched;   /* per function index: 1 when one of its loops matched; the
 				  * hook rejects every loop of the other functions at once */
 	uint32_t nfuncs;
+	uint8_t *wants;          /* per loop of the module, by its number: 1 when matched */
 };
 
 enum tw_err jit_analyze_module(const struct twm_module *m, struct jit_plan **out)
@@ -1336,15 +1337,21 @@ enum tw_err jit_analyze_module(const struct twm_module *m, struct jit_plan **out
 		}
 		p->n += jit_analyze_function(f, code, len, types, nl, p->loops + p->n, need);
 	}
+	uint32_t nl = twm_module_loop_count(m);
 	p->match_idx = calloc(p->n ? p->n : 1, sizeof(size_t));
 	p->func_matched = calloc(nf ? nf : 1, 1);
-	if (!p->match_idx || !p->func_matched)
+	p->wants = calloc(nl ? nl : 1, 1);
+	if (!p->match_idx || !p->func_matched || !p->wants)
 		goto out_nomem;
 	p->nfuncs = nf;
 	for (size_t i = 0; i < p->n; i++) {
-		if (p->loops[i].match) {
+		const struct jit_loop *l = &p->loops[i];
+		uint32_t k;
+		if (l->match) {
 			p->match_idx[p->matched++] = i;
-			p->func_matched[p->loops[i].func_index] = 1;
+			p->func_matched[l->func_index] = 1;
+			if (twm_module_loop_number(m, l->func_index, l->loop_offset, &k))
+				p->wants[k] = 1;
 		}
 	}
 	*out = p;
@@ -1362,6 +1369,7 @@ void jit_plan_free(struct jit_plan *p)
 	free(p->loops);
 	free(p->match_idx);
 	free(p->func_matched);
+	free(p->wants);
 	free(p);
 }
 
@@ -1378,6 +1386,11 @@ size_t jit_plan_count(const struct jit_plan *p)
 size_t jit_plan_matched(const struct jit_plan *p)
 {
 	return p->matched;
+}
+
+const uint8_t *jit_plan_wants(const struct jit_plan *p)
+{
+	return p->wants;
 }
 
 const struct jit_loop *jit_plan_loop(const struct jit_plan *p, size_t i)

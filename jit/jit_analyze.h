@@ -168,6 +168,9 @@ const struct twm_module *jit_plan_module(const struct jit_plan *p);
 size_t jit_plan_count(const struct jit_plan *p);
 const struct jit_loop *jit_plan_loop(const struct jit_plan *p, size_t i);
 size_t jit_plan_matched(const struct jit_plan *p);
+/* A flag per loop of the plan's module, by the loop's number (twm_module_loop_number): 1 for the
+ * matched ones, the only loops a hook needs to see (struct twm_loop_hook's wants). */
+const uint8_t *jit_plan_wants(const struct jit_plan *p);
 
 /* The matched loop at (func_index, loop_offset), or NULL. O(log loops); any thread. */
 const struct jit_loop_match *jit_plan_find(const struct jit_plan *p, uint32_t func_index,

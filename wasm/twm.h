@@ -206,6 +206,14 @@ bool twm_module_func_code(const struct twm_module *m, uint32_t func_index, const
  * are imports. With twm_module_func_locals() this lets the JIT walk every defined function. */
 uint32_t twm_module_func_count(const struct twm_module *m, uint32_t *nimported);
 
+/* Loops of the module's defined functions: twm_module_loop_count() of them, numbered from 0 in
+ * function order and, within a function, in order of their `loop` instructions.
+ * twm_module_loop_number() gives the number of the loop at `loop_offset` (as reported to the loop
+ * hook) in function `func_index`; false when there is none. */
+uint32_t twm_module_loop_count(const struct twm_module *m);
+bool twm_module_loop_number(const struct twm_module *m, uint32_t func_index, uint32_t loop_offset,
+			    uint32_t *number);
+
 /* The value types (enum twm_valtype bytes) of every local of defined function `func_index`,
  * parameters first, then the declared locals; borrowed from the module. Returns false for an
  * imported or out-of-range index. */
@@ -523,6 +531,11 @@ enum twm_hook_action {
 struct twm_loop_hook {
 	enum twm_hook_action (*fn)(const struct twm_loop_site *site, void *env);
 	void *env;
+	/* Optional: the loops the hook wants to see, a flag per loop of the instance's module by
+	 * the loop's number (twm_module_loop_number); the interpreter enters the others without
+	 * calling fn, at no more cost than with no hook. NULL: every loop. Borrowed: it must stay
+	 * valid while the hook is installed. */
+	const uint8_t *wants;
 };
 
 /* Install (or clear, with NULL) the instance's loop hook. The interpreter calls it each time it

@@ -1847,7 +1847,8 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				/* the JIT's hook site, run once per entry (backedges go to the LOOP
 				 * header after it); its exit target is the loop's end */
 				if (was_live && np == 0 && nr == 0) {
-					if (!emit3(c, TWM_OP_LOOP_HOOK, c->nloops, NO_PATCH))
+					if (!emit3(c, TWM_OP_LOOP_HOOK, m->nloops + c->nloops,
+						   NO_PATCH))
 						return false;
 					note_site(c, c->ncode - 1, c->ncode - 3, NO_PATCH);
 					f->else_patch = c->ncode - 1;
@@ -2359,6 +2360,8 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	out->ncall_sites = c->ncalls;
 	out->nicode = c->ncode;
 	out->nloops = c->nloops;
+	out->loop_base = m->nloops;
+	m->nloops += c->nloops;
 	out->body = start;
 	out->body_len = (uint32_t)(r->end - start);
 	return true;

@@ -276,6 +276,7 @@ struct twm_code {
 	uint32_t body_len;
 	uint32_t nloops;
 	uint32_t *loop_offsets; /* bytecode offset of each `loop`, relative to body */
+	uint32_t loop_base;     /* the module's number of this function's first loop */
 	/* the cell of every CALL_LOCAL* instruction, which twm_link_calls may turn into its form
 	 * that zeroes the callee's first locals (TWM_OP_CALL_LOCAL_Z ...) */
 	uint32_t ncall_sites;
@@ -284,6 +285,7 @@ struct twm_code {
 
 struct twm_module {
 	atomic_uint refs;
+	uint32_t nloops; /* loops of all its functions, numbered in function order from 0 */
 	struct tw_arena arena;
 	uint8_t *bytes; /* owned copy of the module's bytes */
 	size_t nbytes;

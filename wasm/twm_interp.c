@@ -1142,7 +1142,7 @@ run_loop_hook(struct rt *rt, const uint32_t *ip, uint64_t *fp, uint8_t *mem, uin
 {
 	struct twm_instance *inst = rt->inst;
 	const struct twm_func *cur = cur_func(rt, ip);
-	uint32_t loop_index = ip[1];
+	uint32_t loop_index = ip[1] - cur->code->loop_base; /* ip[1]: the module's loop number */
 	struct twm_loop_site site = {
 		.module = inst->module,
 		.func_index = cur->index,
@@ -1187,7 +1187,8 @@ H_SLOW(h_loop_hook_call)
  * this also does the work of the LOOP header that always follows, saving a dispatch. */
 H(h_LOOP_HOOK)
 {
-	if (__builtin_expect(rt->inst->hook.fn != NULL, 0))
+	const struct twm_loop_hook *hk = &rt->inst->hook;
+	if (__builtin_expect(hk->fn != NULL, 0) && (!hk->wants || hk->wants[ip[1]]))
 		__attribute__((musttail)) return h_loop_hook_call(PASS);
 	ip += 3;
 	if (__builtin_expect(fuel <= 0, 0))

@@ -1247,6 +1247,31 @@ bool twm_module_func_code(const struct twm_module *m, uint32_t func_index, const
 	return true;
 }
 
+uint32_t twm_module_loop_count(const struct twm_module *m)
+{
+	return m->nloops;
+}
+
+bool twm_module_loop_number(const struct twm_module *m, uint32_t func_index, uint32_t loop_offset,
+			    uint32_t *number)
+{
+	if (func_index < m->nfunc_imports || func_index >= m->nfuncs)
+		return false;
+	const struct twm_code *c = &m->codes[func_index - m->nfunc_imports];
+	uint32_t lo = 0, hi = c->nloops; /* offsets increase: loops are recorded in code order */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (c->loop_offsets[mid] < loop_offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == c->nloops || c->loop_offsets[lo] != loop_offset)
+		return false;
+	*number = c->loop_base + lo;
+	return true;
+}
+
 uint32_t twm_module_func_count(const struct twm_module *m, uint32_t *nimported)
 {
 	if (nimported)

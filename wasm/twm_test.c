@@ -403,7 +403,7 @@ Test(twm, loop_hook_can_run_a_loop)
 	struct fixture fx;
 	struct twm_value arg = twm_val_i32(100), res;
 	uint32_t answer = 12345;
-	struct twm_loop_hook hook = {loop_hook, &answer};
+	struct twm_loop_hook hook = {.fn = loop_hook, .env = &answer};
 	setup(&fx, NULL);
 	cr_assert_eq(twm_invoke(fx.inst, func(&fx, "hooked"), &arg, 1, &res, 1, NULL), TW_ERR_OK);
 	cr_assert_eq(res.bits, 100u);
@@ -414,6 +414,70 @@ Test(twm, loop_hook_can_run_a_loop)
 	twm_instance_set_loop_hook(fx.inst, NULL);
 	cr_assert_eq(twm_invoke(fx.inst, func(&fx, "hooked"), &arg, 1, &res, 1, NULL), TW_ERR_OK);
 	cr_assert_eq(res.bits, 100u);
+	teardown(&fx);
+}
+
+static uint32_t seen_loop = UINT32_MAX, seen_func;
+
+static enum twm_hook_action loop_number_hook(const struct twm_loop_site *site, void *env)
+{
+	(void)env;
+	hook_calls++;
+	seen_func = site->func_index;
+	cr_assert(twm_module_loop_number(site->module, site->func_index, site->loop_offset,
+					 &seen_loop));
+	return TWM_HOOK_RUN_LOOP;
+}
+
+/* A hook's `wants` keeps the loops it does not name from reaching it at all. */
+Test(twm, loop_hook_sees_only_the_loops_it_wants)
+{
+	struct fixture fx;
+	struct twm_value arg = twm_val_i32(100), res;
+	setup(&fx, NULL);
+	const struct twm_module *m = twm_instance_module(fx.inst);
+	uint32_t n = twm_module_loop_count(m);
+	cr_assert_gt(n, 0u);
+	/* first every loop, to learn the number of "hooked"'s */
+	hook_calls = 0;
+	struct twm_loop_hook all = {loop_number_hook, NULL, NULL};
+	twm_instance_set_loop_hook(fx.inst, &all);
+	cr_assert_eq(twm_invoke(fx.inst, func(&fx, "hooked"), &arg, 1, &res, 1, NULL), TW_ERR_OK);
+	cr_assert_eq(hook_calls, 1);
+	cr_assert_lt(seen_loop, n);
+	uint32_t k = seen_loop, nimp, got;
+	/* "hooked" has one loop: its offset alone has a number, that one */
+	const uint8_t *code;
+	size_t len;
+	uint32_t found = 0;
+	cr_assert(twm_module_func_code(m, seen_func, &code, &len));
+	for (uint32_t off = 0; off < len; off++) {
+		if (!twm_module_loop_number(m, seen_func, off, &got))
+			continue;
+		cr_assert_eq(code[off], 0x03, "offset %u", off);
+		cr_assert_eq(got, k);
+		found++;
+	}
+	cr_assert_eq(found, 1u);
+	twm_module_func_count(m, &nimp);
+	if (nimp)
+		cr_assert_not(twm_module_loop_number(m, 0, 0, &got), "an import has no loops");
+	cr_assert_not(twm_module_loop_number(m, UINT32_MAX, 0, &got));
+	/* wanted: reaches the hook; not wanted: the interpreter runs it without asking */
+	uint8_t *wants = calloc(n, 1);
+	cr_assert_not_null(wants);
+	struct twm_loop_hook some = {loop_number_hook, NULL, wants};
+	twm_instance_set_loop_hook(fx.inst, &some);
+	hook_calls = 0;
+	cr_assert_eq(twm_invoke(fx.inst, func(&fx, "hooked"), &arg, 1, &res, 1, NULL), TW_ERR_OK);
+	cr_assert_eq(res.bits, 100u);
+	cr_assert_eq(hook_calls, 0);
+	wants[k] = 1;
+	cr_assert_eq(twm_invoke(fx.inst, func(&fx, "hooked"), &arg, 1, &res, 1, NULL), TW_ERR_OK);
+	cr_assert_eq(res.bits, 100u);
+	cr_assert_eq(hook_calls, 1);
+	twm_instance_set_loop_hook(fx.inst, NULL);
+	free(wants);
 	teardown(&fx);
 }
 

@@ -153,7 +153,7 @@ static void begin_on_worker(struct tw_worker *w, void *arg)
 	cr_assert_eq(twm_linker_new(&l), TW_ERR_OK);
 	cr_assert_eq(twm_instantiate(r->mod, l, NULL, &r->inst, &err), TW_ERR_OK);
 	twm_linker_free(l);
-	struct twm_loop_hook h = {hook, r};
+	struct twm_loop_hook h = {.fn = hook, .env = r};
 	twm_instance_set_loop_hook(r->inst, &h);
 	struct twm_extern ext;
 	cr_assert_eq(twm_instance_export(r->inst, "fill", &ext), TW_ERR_OK);

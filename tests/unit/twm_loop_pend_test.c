@@ -106,7 +106,7 @@ static void fx_setup(struct fx *fx, enum on_wake w)
 	struct twm_extern ext;
 	cr_assert_eq(twm_instance_export(fx->inst, "fill", &ext), TW_ERR_OK);
 	fx->fill = ext.u.func;
-	struct twm_loop_hook h = {hook, &fx->env};
+	struct twm_loop_hook h = {.fn = hook, .env = &fx->env};
 	twm_instance_set_loop_hook(fx->inst, &h);
 }
 
@@ -271,7 +271,7 @@ Test(twm_loop_pend, pending_without_can_suspend_runs_the_loop)
 	struct fx fx;
 	fx_setup(&fx, WAKE_DONE);
 	uint32_t n = 0;
-	struct twm_loop_hook h = {always_pending, &n};
+	struct twm_loop_hook h = {.fn = always_pending, .env = &n};
 	twm_instance_set_loop_hook(fx.inst, &h);
 	struct twm_value arg = twm_val_i32(30), res;
 	cr_assert_eq(twm_invoke(fx.inst, fx.fill, &arg, 1, &res, 1, NULL), TW_ERR_OK);
