@@ -79,6 +79,7 @@ struct twm_compiler {
 	 * run moves the multiply next to itself and fuses with it. */
 	uint32_t fx_start, fx_end;
 	uint32_t chain_at; /* the chain fuse_madd just formed or extended, else NO_PATCH */
+	uint32_t cbr_at;   /* the last forward conditional branch emitted (its opcode cell) */
 	uint32_t label_at; /* the last cell index a branch target was bound to */
 	uint32_t nlabels; /* branch targets bound so far (here()) */
 	/* The local the last constant local.set/tee wrote (NO_PATCH: none), its value, and
@@ -248,6 +249,12 @@ static uint32_t unpaired_op(uint32_t op)
 		return TWM_OP_CONST32;
 	if (op == TWM_OP_MOVE_CONST)
 		return TWM_OP_MOVE;
+	if (op >= TWM_OP_LH_BASE && op < TWM_OP_LH_BASE + TWM_OP_LH_COUNT) {
+		static const uint32_t branch[4] = {TWM_OP_BR_IF, TWM_OP_BR_IF_NOT, TWM_OP_BRI_TEST,
+						   TWM_OP_BRI_TESTZ};
+		uint32_t i = op - TWM_OP_LH_BASE;
+		return i < 10 ? TWM_OP_BR_EQ + i : i < 20 ? TWM_OP_BRI_EQ + (i - 10) : branch[i - 20];
+	}
 	return op;
 }
 
@@ -1432,8 +1439,10 @@ static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_tr
 	if (!(two ? emit4(c, bop, a, b, target) : emit3(c, bop, a, target)))
 		return false;
 	/* a forward target (a patch link or NO_PATCH) is resolved later */
-	if (!back)
+	if (!back) {
 		note_site(c, c->ncode - 1, at, target);
+		c->cbr_at = at;
+	}
 	return true;
 }
 
@@ -1847,9 +1856,16 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				/* the JIT's hook site, run once per entry (backedges go to the LOOP
 				 * header after it); its exit target is the loop's end */
 				if (was_live && np == 0 && nr == 0) {
+					uint32_t lh = c->ncode, g = c->cbr_at;
 					if (!emit3(c, TWM_OP_LOOP_HOOK, m->nloops + c->nloops,
 						   NO_PATCH))
 						return false;
+					/* the loop's guard, a forward branch right before: one
+					 * dispatch for both (TWM_OP_LH_BASE) */
+					int k = g != NO_PATCH && g < lh ? twm_lh_index(c->code[g]) : -1;
+					uint32_t glen = k == 20 || k == 21 ? 3 : 4; /* BR_IF(_NOT) */
+					if (k >= 0 && g + glen == lh)
+						pair_with(c, g, glen, lh, TWM_OP_LH_BASE + (uint32_t)k);
 					note_site(c, c->ncode - 1, c->ncode - 3, NO_PATCH);
 					f->else_patch = c->ncode - 1;
 				}
@@ -2324,7 +2340,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->pair_at = c->pair_second = NO_PATCH;
 	c->num_at = c->num_before = c->num_end = NO_PATCH;
 	c->fload_at = c->fload_prev = NO_PATCH;
-	c->fx_start = c->fx_end = c->chain_at = NO_PATCH;
+	c->fx_start = c->fx_end = c->chain_at = c->cbr_at = NO_PATCH;
 	c->label_at = 0;
 	c->nlabels = 0;
 	c->kc_local = NO_PATCH;

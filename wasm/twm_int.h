@@ -178,7 +178,31 @@ enum twm_op {
  * the BRB forms). Opcode = TWM_OP_ABR_BASE + twm_abr_op(); y and b may be immediates
  * (sign-extended 32-bit for i64). */
 #define TWM_OP_ABR_BASE 0xb40
-#define TWM_OP_TABLE_SIZE_ALL 0xcc0
+/* A loop's guard: a forward conditional branch and the LOOP_HOOK right after it run as a pair
+ * (both keep their cells; the LOOP_HOOK's opcode cell is skipped). Opcode = TWM_OP_LH_BASE +
+ * twm_lh_index(branch opcode). */
+#define TWM_OP_LH_BASE 0xcc0
+#define TWM_OP_LH_COUNT 24
+#define TWM_OP_TABLE_SIZE_ALL 0xce0
+
+/* The index of a forward branch opcode in the TWM_OP_LH_BASE family, or -1: BR_EQ .. BR_GE_U,
+ * BRI_EQ .. BRI_GE_U, BR_IF, BR_IF_NOT, BRI_TEST, BRI_TESTZ. */
+static inline int twm_lh_index(uint32_t op)
+{
+	if (op >= TWM_OP_BR_EQ && op <= TWM_OP_BR_GE_U)
+		return (int)(op - TWM_OP_BR_EQ);
+	if (op >= TWM_OP_BRI_EQ && op <= TWM_OP_BRI_GE_U)
+		return 10 + (int)(op - TWM_OP_BRI_EQ);
+	if (op == TWM_OP_BR_IF)
+		return 20;
+	if (op == TWM_OP_BR_IF_NOT)
+		return 21;
+	if (op == TWM_OP_BRI_TEST)
+		return 22;
+	if (op == TWM_OP_BRI_TESTZ)
+		return 23;
+	return -1;
+}
 
 /* cmp: 0..9 for eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u, as in the binary format. */
 #define TWM_ABR_OP(is64, add_imm, cmp_imm, cmp)                                                   \

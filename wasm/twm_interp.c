@@ -1184,19 +1184,67 @@ H_SLOW(h_loop_hook_call)
 }
 
 /* Entry of a loop without params or results: the JIT may run the whole loop. Without a hook
- * this also does the work of the LOOP header that always follows, saving a dispatch. */
+ * (or one that does not want this loop) this also does the work of the LOOP header that always
+ * follows, saving a dispatch. ip is at the LOOP_HOOK. */
+#define LOOP_ENTRY()                                                                              \
+	do {                                                                                      \
+		const struct twm_loop_hook *hk_ = &rt->inst->hook;                                \
+		if (__builtin_expect(hk_->fn != NULL, 0) && (!hk_->wants || hk_->wants[ip[1]]))   \
+			__attribute__((musttail)) return h_loop_hook_call(PASS);                  \
+		ip += 3;                                                                          \
+		if (__builtin_expect(fuel <= 0, 0))                                               \
+			SUSPEND(); /* at the header, which checks again on resumption */          \
+		fuel -= ip[1];                                                                    \
+		ip += 3;                                                                          \
+		NEXT();                                                                           \
+	} while (0)
 H(h_LOOP_HOOK)
 {
-	const struct twm_loop_hook *hk = &rt->inst->hook;
-	if (__builtin_expect(hk->fn != NULL, 0) && (!hk->wants || hk->wants[ip[1]]))
-		__attribute__((musttail)) return h_loop_hook_call(PASS);
-	ip += 3;
-	if (__builtin_expect(fuel <= 0, 0))
-		SUSPEND(); /* at the header, which checks again on resumption */
-	fuel -= ip[1];
-	ip += 3;
-	NEXT();
+	LOOP_ENTRY();
 }
+
+/* A loop's guard and its entry (TWM_OP_LH_BASE): the forward branch that skips the loop, then,
+ * when it falls through, the LOOP_HOOK after it (whose opcode cell stays: a hook that suspends
+ * the call resumes at it, as a plain LOOP_HOOK). */
+#define HLH2(name, cmp)                                                                           \
+	H(hlh_##name)                                                                             \
+	{                                                                                         \
+		uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);                                \
+		if (cmp) {                                                                        \
+			JUMP(ip[3]);                                                              \
+			NEXT();                                                                   \
+		}                                                                                 \
+		ip += 4;                                                                          \
+		LOOP_ENTRY();                                                                     \
+	}
+#define HLHI2(name, cmp)                                                                          \
+	H(hlh_##name)                                                                             \
+	{                                                                                         \
+		uint32_t a = (uint32_t)SL(1), b = ip[2];                                          \
+		if (cmp) {                                                                        \
+			JUMP(ip[3]);                                                              \
+			NEXT();                                                                   \
+		}                                                                                 \
+		ip += 4;                                                                          \
+		LOOP_ENTRY();                                                                     \
+	}
+CMPS(HLH2, BR_)
+CMPS(HLHI2, BRI_)
+#define HLH1(name, len, taken)                                                                    \
+	H(hlh_##name)                                                                             \
+	{                                                                                         \
+		uint32_t a = (uint32_t)SL(1);                                                     \
+		if (taken) {                                                                      \
+			JUMP(ip[(len) - 1]);                                                      \
+			NEXT();                                                                   \
+		}                                                                                 \
+		ip += (len);                                                                      \
+		LOOP_ENTRY();                                                                     \
+	}
+HLH1(BR_IF, 3, a != 0)
+HLH1(BR_IF_NOT, 3, a == 0)
+HLH1(BRI_TEST, 4, (a & ip[2]) != 0)
+HLH1(BRI_TESTZ, 4, (a & ip[2]) == 0)
 /* Loop header, the target of every backedge: fuel is charged once per iteration. */
 H(h_LOOP)
 {
@@ -1774,11 +1822,17 @@ H(h_bad)
 			 [TWM_OP_LLMC_BASE + op] = hllmc_##op,
 #define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = hsi_##op, [TWM_OP_SIRR_BASE + op] = hsirr_##op, \
 			  [TWM_OP_SIRI_BASE + op] = hsiri_##op,
+/* the order of twm_lh_index() */
+#define TBL_LH_BR(name, ...) [TWM_OP_LH_BASE + (TWM_OP_##name - TWM_OP_BR_EQ)] = hlh_##name,
+#define TBL_LH_BRI(name, ...) [TWM_OP_LH_BASE + 10 + (TWM_OP_##name - TWM_OP_BRI_EQ)] = hlh_##name,
 static const handler_fn table[TWM_OP_TABLE_SIZE_ALL] = {
 	[0 ... TWM_OP_TABLE_SIZE_ALL - 1] = h_bad,
 	NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_ACC) STORES(TBL_ACC) SPECIAL(TBL_SP)
 		TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) NUM2I(TBL_L) STORES_IMM(TBL_SIMM) FARITH(TBL_LL)
-		FMADD(TBL_LLM) SHIFTED(TBL_SH) ABR_CMPS(TBL_ABR, I32) ABR_CMPS(TBL_ABR, I64)};
+		FMADD(TBL_LLM) SHIFTED(TBL_SH) ABR_CMPS(TBL_ABR, I32) ABR_CMPS(TBL_ABR, I64)
+			CMPS(TBL_LH_BR, BR_) CMPS(TBL_LH_BRI, BRI_)[TWM_OP_LH_BASE + 20] = hlh_BR_IF,
+	[TWM_OP_LH_BASE + 21] = hlh_BR_IF_NOT, [TWM_OP_LH_BASE + 22] = hlh_BRI_TEST,
+	[TWM_OP_LH_BASE + 23] = hlh_BRI_TESTZ};
 #pragma clang diagnostic pop
 
 /* ---- the per-thread run block ----------------------------------------------------------- */

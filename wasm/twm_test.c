@@ -541,6 +541,73 @@ static uint64_t call_u64(struct twm_instance *inst, const char *name, const stru
 #define I32(v) ((struct twm_value){.type = TWM_I32, .bits = (uint32_t)(v)})
 #define I64(v) ((struct twm_value){.type = TWM_I64, .bits = (uint64_t)(v)})
 
+/* What "guarded" computes: a do-while loop behind each guard, run when the guard falls through. */
+static uint32_t guarded_model(int32_t p0, int32_t p1, uint32_t *loops)
+{
+	uint32_t acc = 0;
+	int32_t c;
+	*loops = 0;
+#define GUARDED(init, skip, add)                                                                  \
+	c = (init);                                                                               \
+	if (!(skip)) {                                                                            \
+		++*loops;                                                                         \
+		do                                                                                \
+			acc += (add);                                                             \
+		while ((c = (int32_t)((uint32_t)c - 1)) > 0);                                     \
+	}
+	GUARDED(p0, (uint32_t)p0 < 2u, 1)
+	GUARDED(p1, p0 > p1, 10)
+	GUARDED(3, p1 != 0, 100)
+	GUARDED(2, p1 == 0, 1000)
+	GUARDED(1, (p0 & 4) != 0, 10000)
+	GUARDED(1, (p0 & 1) == 0, 100000)
+#undef GUARDED
+	return acc;
+}
+
+static int guard_hook_calls;
+
+static enum twm_hook_action count_loops(const struct twm_loop_site *site, void *env)
+{
+	(void)site;
+	(void)env;
+	guard_hook_calls++;
+	return TWM_HOOK_RUN_LOOP;
+}
+
+/* Every kind of guard, taken and not; in fuel slices of 1 to 3 (a stop at the pair's loop entry
+ * resumes at the header); and with a loop hook, which the pair calls as LOOP_HOOK would. */
+static void guarded_loops(struct twm_instance *inst)
+{
+	static const int32_t ps[][2] = {{0, 0}, {1, 5}, {2, 5}, {3, 0}, {5, 3}, {6, -2}, {7, 7},
+					{12, 20}, {13, 1}, {-3, 4}, {100, 0}};
+	struct twm_extern gx;
+	struct twm_error err;
+	cr_assert_eq(twm_instance_export(inst, "guarded", &gx), TW_ERR_OK);
+	for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
+		uint32_t loops, want = guarded_model(ps[i][0], ps[i][1], &loops);
+		for (uint64_t fuel = 0; fuel <= 3; fuel++) {
+			struct twm_value args[2] = {I32((uint32_t)ps[i][0]), I32((uint32_t)ps[i][1])};
+			struct twm_value r;
+			enum tw_err rc;
+			cr_assert_eq(twm_call_begin(inst, gx.u.func, args, 2, &err), TW_ERR_OK);
+			while ((rc = twm_call_run(inst, fuel ? fuel : 100000, &err)) == TW_ERR_WASM_FUEL)
+				;
+			cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
+			cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
+			cr_assert_eq((uint32_t)r.bits, want, "(%d, %d) fuel %llu", ps[i][0], ps[i][1],
+				     (unsigned long long)fuel);
+		}
+		struct twm_loop_hook h = {.fn = count_loops};
+		twm_instance_set_loop_hook(inst, &h);
+		guard_hook_calls = 0;
+		struct twm_value args[2] = {I32((uint32_t)ps[i][0]), I32((uint32_t)ps[i][1])};
+		cr_assert_eq(call_u64(inst, "guarded", args, 2, TW_ERR_OK), want);
+		cr_assert_eq(guard_hook_calls, (int)loops, "(%d, %d)", ps[i][0], ps[i][1]);
+		twm_instance_set_loop_hook(inst, NULL);
+	}
+}
+
 Test(twm, fused_instructions_keep_wasm_semantics)
 {
 	size_t len;
@@ -898,6 +965,7 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 		a1 = I32(p);
 		cr_assert_eq(call_u64(inst, "zero_calls", &a1, 1, TW_ERR_OK), 12u + 7 * p, "%u", p);
 	}
+	guarded_loops(inst);
 	for (uint32_t p = 0; p < 3; p++) {
 		a1 = I32(p);
 		cr_assert_eq(call_u64(inst, "known_const", &a1, 1, TW_ERR_OK), 46u, "%u", p);

@@ -476,4 +476,64 @@
     local.get 0 local.get 0 call $z2 local.get 1 i32.add local.set 1
     local.get 0 call $dirty drop
     local.get 0 local.get 0 local.get 0 call $z3 local.get 1 i32.add local.set 1
-    local.get 1))
+    local.get 1)
+  ;; loops behind their guards: a forward branch right before LOOP_HOOK runs with it as one pair
+  ;; (TWM_OP_LH_BASE), for each kind of branch (immediate and register compares, br_if on a
+  ;; local and on eqz, bit tests), taken and not
+  (func (export "guarded") (param i32 i32) (result i32)
+    (local i32 i32)
+    local.get 0 local.set 3
+    block
+      local.get 0 i32.const 2 i32.lt_u br_if 0
+      loop
+        local.get 2 i32.const 1 i32.add local.set 2
+        local.get 3 i32.const -1 i32.add local.tee 3
+        i32.const 0 i32.gt_s br_if 0
+      end
+    end
+    local.get 1 local.set 3
+    block
+      local.get 0 local.get 1 i32.gt_s br_if 0
+      loop
+        local.get 2 i32.const 10 i32.add local.set 2
+        local.get 3 i32.const -1 i32.add local.tee 3
+        i32.const 0 i32.gt_s br_if 0
+      end
+    end
+    i32.const 3 local.set 3
+    block
+      local.get 1 br_if 0
+      loop
+        local.get 2 i32.const 100 i32.add local.set 2
+        local.get 3 i32.const -1 i32.add local.tee 3
+        i32.const 0 i32.gt_s br_if 0
+      end
+    end
+    i32.const 2 local.set 3
+    block
+      local.get 1 i32.eqz br_if 0
+      loop
+        local.get 2 i32.const 1000 i32.add local.set 2
+        local.get 3 i32.const -1 i32.add local.tee 3
+        i32.const 0 i32.gt_s br_if 0
+      end
+    end
+    i32.const 1 local.set 3
+    block
+      local.get 0 i32.const 4 i32.and br_if 0
+      loop
+        local.get 2 i32.const 10000 i32.add local.set 2
+        local.get 3 i32.const -1 i32.add local.tee 3
+        i32.const 0 i32.gt_s br_if 0
+      end
+    end
+    i32.const 1 local.set 3
+    block
+      local.get 0 i32.const 1 i32.and i32.eqz br_if 0
+      loop
+        local.get 2 i32.const 100000 i32.add local.set 2
+        local.get 3 i32.const -1 i32.add local.tee 3
+        i32.const 0 i32.gt_s br_if 0
+      end
+    end
+    local.get 2))
