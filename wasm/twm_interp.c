@@ -1206,10 +1206,10 @@ H(h_LOOP_HOOK)
 /* A loop's guard and its entry (TWM_OP_LH_BASE): the forward branch that skips the loop, then,
  * when it falls through, the LOOP_HOOK after it (whose opcode cell stays: a hook that suspends
  * the call resumes at it, as a plain LOOP_HOOK). */
-#define HLH2(name, cmp)                                                                           \
+#define HLH_CMP(name, bexpr, cmp)                                                                 \
 	H(hlh_##name)                                                                             \
 	{                                                                                         \
-		uint32_t a = (uint32_t)SL(1), b = (uint32_t)SL(2);                                \
+		uint32_t a = (uint32_t)SL(1), b = (bexpr);                                        \
 		if (cmp) {                                                                        \
 			JUMP(ip[3]);                                                              \
 			NEXT();                                                                   \
@@ -1217,17 +1217,8 @@ H(h_LOOP_HOOK)
 		ip += 4;                                                                          \
 		LOOP_ENTRY();                                                                     \
 	}
-#define HLHI2(name, cmp)                                                                          \
-	H(hlh_##name)                                                                             \
-	{                                                                                         \
-		uint32_t a = (uint32_t)SL(1), b = ip[2];                                          \
-		if (cmp) {                                                                        \
-			JUMP(ip[3]);                                                              \
-			NEXT();                                                                   \
-		}                                                                                 \
-		ip += 4;                                                                          \
-		LOOP_ENTRY();                                                                     \
-	}
+#define HLH2(name, cmp) HLH_CMP(name, (uint32_t)SL(2), cmp)
+#define HLHI2(name, cmp) HLH_CMP(name, ip[2], cmp)
 CMPS(HLH2, BR_)
 CMPS(HLHI2, BRI_)
 #define HLH1(name, len, taken)                                                                    \

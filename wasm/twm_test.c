@@ -538,6 +538,25 @@ static uint64_t call_u64(struct twm_instance *inst, const char *name, const stru
 	return r.bits;
 }
 
+/* Export `name` called with `args` and run to its end in slices of `fuel` units (0: slices large
+ * enough for the whole call); returns its single result. */
+static uint64_t call_sliced(struct twm_instance *inst, const char *name,
+			    const struct twm_value *args, uint32_t nargs, uint64_t fuel)
+{
+	struct twm_extern x;
+	struct twm_value r = {0};
+	struct twm_error err;
+	enum tw_err rc;
+	cr_assert_eq(twm_instance_export(inst, name, &x), TW_ERR_OK, "%s", name);
+	cr_assert_eq(twm_call_begin(inst, x.u.func, args, nargs, &err), TW_ERR_OK, "%s: %s", name,
+		     err.msg);
+	while ((rc = twm_call_run(inst, fuel ? fuel : UINT32_MAX, &err)) == TW_ERR_WASM_FUEL)
+		;
+	cr_assert_eq(rc, TW_ERR_OK, "%s: %s", name, err.msg);
+	cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
+	return r.bits;
+}
+
 #define I32(v) ((struct twm_value){.type = TWM_I32, .bits = (uint32_t)(v)})
 #define I64(v) ((struct twm_value){.type = TWM_I64, .bits = (uint64_t)(v)})
 
@@ -581,27 +600,15 @@ static void guarded_loops(struct twm_instance *inst)
 {
 	static const int32_t ps[][2] = {{0, 0}, {1, 5}, {2, 5}, {3, 0}, {5, 3}, {6, -2}, {7, 7},
 					{12, 20}, {13, 1}, {-3, 4}, {100, 0}};
-	struct twm_extern gx;
-	struct twm_error err;
-	cr_assert_eq(twm_instance_export(inst, "guarded", &gx), TW_ERR_OK);
 	for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
 		uint32_t loops, want = guarded_model(ps[i][0], ps[i][1], &loops);
-		for (uint64_t fuel = 0; fuel <= 3; fuel++) {
-			struct twm_value args[2] = {I32((uint32_t)ps[i][0]), I32((uint32_t)ps[i][1])};
-			struct twm_value r;
-			enum tw_err rc;
-			cr_assert_eq(twm_call_begin(inst, gx.u.func, args, 2, &err), TW_ERR_OK);
-			while ((rc = twm_call_run(inst, fuel ? fuel : 100000, &err)) == TW_ERR_WASM_FUEL)
-				;
-			cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
-			cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
-			cr_assert_eq((uint32_t)r.bits, want, "(%d, %d) fuel %llu", ps[i][0], ps[i][1],
-				     (unsigned long long)fuel);
-		}
+		struct twm_value args[2] = {I32((uint32_t)ps[i][0]), I32((uint32_t)ps[i][1])};
+		for (uint64_t fuel = 0; fuel <= 3; fuel++)
+			cr_assert_eq((uint32_t)call_sliced(inst, "guarded", args, 2, fuel), want,
+				     "(%d, %d) fuel %llu", ps[i][0], ps[i][1], (unsigned long long)fuel);
 		struct twm_loop_hook h = {.fn = count_loops};
 		twm_instance_set_loop_hook(inst, &h);
 		guard_hook_calls = 0;
-		struct twm_value args[2] = {I32((uint32_t)ps[i][0]), I32((uint32_t)ps[i][1])};
 		cr_assert_eq(call_u64(inst, "guarded", args, 2, TW_ERR_OK), want);
 		cr_assert_eq(guard_hook_calls, (int)loops, "(%d, %d)", ps[i][0], ps[i][1]);
 		twm_instance_set_loop_hook(inst, NULL);
@@ -830,18 +837,9 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	want_sum += 40;
 	struct twm_value s3[3] = {I32(7), I32(13), I32(1000)};
 	cr_assert_eq(call_u64(inst, "abr_sum", s3, 3, TW_ERR_OK), want_sum);
-	struct twm_extern xs;
-	cr_assert_eq(twm_instance_export(inst, "abr_sum", &xs), TW_ERR_OK);
-	for (uint64_t fuel = 1; fuel <= 7; fuel++) {
-		cr_assert_eq(twm_call_begin(inst, xs.u.func, s3, 3, &err), TW_ERR_OK, "%s", err.msg);
-		enum tw_err rc;
-		while ((rc = twm_call_run(inst, fuel, &err)) == TW_ERR_WASM_FUEL)
-			;
-		cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
-		struct twm_value res;
-		cr_assert_eq(twm_call_results(inst, &res, 1), 1);
-		cr_assert_eq(res.bits, want_sum, "fuel %llu", (unsigned long long)fuel);
-	}
+	for (uint64_t fuel = 1; fuel <= 7; fuel++)
+		cr_assert_eq(call_sliced(inst, "abr_sum", s3, 3, fuel), want_sum, "fuel %llu",
+			     (unsigned long long)fuel);
 	a1 = I32(0x10000000);
 	cr_assert_eq(call_u64(inst, "abr_wrap", &a1, 1, TW_ERR_OK), 2);
 
@@ -916,51 +914,30 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	 * (a stop at the call must not add twice) */
 	a1 = I32(20);
 	cr_assert_eq(call_u64(inst, "fibl", &a1, 1, TW_ERR_OK), 6765u);
-	struct twm_extern fibx;
-	cr_assert_eq(twm_instance_export(inst, "fibl", &fibx), TW_ERR_OK);
-	for (uint64_t fuel = 1; fuel <= 4; fuel++) {
-		a1 = I32(15);
-		cr_assert_eq(twm_call_begin(inst, fibx.u.func, &a1, 1, &err), TW_ERR_OK, "%s", err.msg);
-		while ((rc = twm_call_run(inst, fuel, &err)) == TW_ERR_WASM_FUEL)
-			;
-		cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
-		cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
-		cr_assert_eq(r.bits, 610u, "fuel %llu", (unsigned long long)fuel);
-	}
-	struct twm_extern cx;
-	cr_assert_eq(twm_instance_export(inst, "call_addi", &cx), TW_ERR_OK);
+	a1 = I32(15);
+	for (uint64_t fuel = 1; fuel <= 4; fuel++)
+		cr_assert_eq(call_sliced(inst, "fibl", &a1, 1, fuel), 610u, "fuel %llu",
+			     (unsigned long long)fuel);
 	uint32_t want_ca = (7u * 3 + 5) * 2 + 0 + 2 + 14 * 100 + 9 * 10000 + 1 * 1000000;
-	for (uint64_t fuel = 0; fuel <= 3; fuel++) {
-		a1 = I32(7);
-		cr_assert_eq(twm_call_begin(inst, cx.u.func, &a1, 1, &err), TW_ERR_OK, "%s", err.msg);
-		while ((rc = twm_call_run(inst, fuel ? fuel : 1000, &err)) == TW_ERR_WASM_FUEL)
-			;
-		cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
-		cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
-		cr_assert_eq((uint32_t)r.bits, want_ca, "fuel %llu", (unsigned long long)fuel);
-	}
+	a1 = I32(7);
+	for (uint64_t fuel = 0; fuel <= 3; fuel++)
+		cr_assert_eq((uint32_t)call_sliced(inst, "call_addi", &a1, 1, fuel), want_ca,
+			     "fuel %llu", (unsigned long long)fuel);
 	struct twm_value mb[3] = {I32(0), I32(7), I32(9)};
 	cr_assert_eq(call_u64(inst, "move_br", mb, 3, TW_ERR_OK), 907u);
 	mb[0] = I32(6);
 	cr_assert_eq(call_u64(inst, "move_br", mb, 3, TW_ERR_OK), 709u);
 	mb[0] = I32(1);
 	cr_assert_eq(call_u64(inst, "move_br", mb, 3, TW_ERR_OK), 707u);
-	struct twm_extern bx;
-	cr_assert_eq(twm_instance_export(inst, "move_brb", &bx), TW_ERR_OK);
-	for (uint64_t fuel = 0; fuel <= 3; fuel++) {
-		struct twm_value fib_args[3] = {I32(3), I32(4), I32(30)};
-		uint32_t fa0 = 3, fa1 = 4;
-		for (int k = 0; k < 30; k++) {
-			uint32_t nx = fa0 + fa1;
-			fa0 = fa1, fa1 = nx;
-		}
-		cr_assert_eq(twm_call_begin(inst, bx.u.func, fib_args, 3, &err), TW_ERR_OK, "%s", err.msg);
-		while ((rc = twm_call_run(inst, fuel ? fuel : 1000, &err)) == TW_ERR_WASM_FUEL)
-			;
-		cr_assert_eq(rc, TW_ERR_OK, "%s", err.msg);
-		cr_assert_eq(twm_call_results(inst, &r, 1), 1u);
-		cr_assert_eq((uint32_t)r.bits, fa1, "fuel %llu", (unsigned long long)fuel);
+	struct twm_value fib_args[3] = {I32(3), I32(4), I32(30)};
+	uint32_t fa0 = 3, fa1 = 4;
+	for (int k = 0; k < 30; k++) {
+		uint32_t nx = fa0 + fa1;
+		fa0 = fa1, fa1 = nx;
 	}
+	for (uint64_t fuel = 0; fuel <= 3; fuel++)
+		cr_assert_eq((uint32_t)call_sliced(inst, "move_brb", fib_args, 3, fuel), fa1,
+			     "fuel %llu", (unsigned long long)fuel);
 	for (uint32_t p = 1; p < 4; p++) {
 		a1 = I32(p);
 		cr_assert_eq(call_u64(inst, "zero_calls", &a1, 1, TW_ERR_OK), 12u + 7 * p, "%u", p);
