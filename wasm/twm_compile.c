@@ -99,9 +99,11 @@ struct twm_compiler {
 	uint32_t nl, lt_cap;
 	uint32_t *loops;
 	uint32_t nloops, loops_cap;
-	/* cells of the CALL_LOCAL* instructions emitted, for twm_link_calls */
+	/* the CALL_LOCAL* instructions emitted in the module so far, for twm_link_calls: pairs of
+	 * (defined function, cell of the opcode) */
 	uint32_t *calls;
 	uint32_t ncalls, calls_cap;
+	uint32_t cur_code; /* the defined function being compiled (index - imports) */
 	uint32_t *labels;
 	uint32_t labels_cap;
 	uint32_t max_height;
@@ -601,9 +603,11 @@ static bool real_src(struct twm_compiler *c, uint32_t h, uint32_t *out)
 /* A CALL_LOCAL* instruction is emitted at cell `at`: remember it for twm_link_calls. */
 static bool note_call(struct twm_compiler *c, uint32_t at)
 {
-	if (!grow(c, (void **)&c->calls, &c->calls_cap, c->ncalls + 1, 4, UINT32_MAX / 8))
+	if (!grow(c, (void **)&c->calls, &c->calls_cap, 2 * c->ncalls + 2, 4, UINT32_MAX / 8))
 		return false;
-	c->calls[c->ncalls++] = at;
+	c->calls[2 * c->ncalls] = c->cur_code;
+	c->calls[2 * c->ncalls + 1] = at;
+	c->ncalls++;
 	return true;
 }
 
@@ -697,7 +701,7 @@ static bool fuse_add_return(struct twm_compiler *c, uint32_t at)
  * is never a branch target (the prologue ends before any label), and nothing has written the
  * slots the call zeroes: the callee's code has not started. Zeroing more slots for the larger
  * ZEROk cost more than the dispatch it saves (fib, 8 slots: +3% time). */
-void twm_link_calls(struct twm_module *m)
+void twm_link_calls(struct twm_compiler *c, struct twm_module *m)
 {
 	static const uint32_t plain[] = {TWM_OP_CALL_LOCAL, TWM_OP_CALL_LOCAL_M1,
 					 TWM_OP_CALL_LOCAL_M2, TWM_OP_CALL_LOCAL_M3,
@@ -705,21 +709,18 @@ void twm_link_calls(struct twm_module *m)
 	static const uint32_t zeroing[] = {TWM_OP_CALL_LOCAL_Z, TWM_OP_CALL_LOCAL_M1_Z,
 					   TWM_OP_CALL_LOCAL_M2_Z, TWM_OP_CALL_LOCAL_M3_Z,
 					   TWM_OP_CALL_LOCAL_AI_Z};
-	for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) {
-		struct twm_code *code = &m->codes[i];
-		for (uint32_t k = 0; k < code->ncall_sites; k++) {
-			uint32_t *cell = code->icode + code->call_sites[k];
-			for (uint32_t f = 0; f < sizeof(plain) / sizeof(plain[0]); f++) {
-				if (cell[0] != plain[f] || cell[1] < m->nfunc_imports ||
-				    cell[1] >= m->nfuncs)
-					continue;
-				const uint32_t *callee = m->icodes[cell[1]];
-				if (callee[0] >= TWM_OP_ZERO1 && callee[0] <= TWM_OP_ZERO2)
-					cell[0] = zeroing[f];
-				break;
-			}
+	for (uint32_t k = 0; k < c->ncalls; k++) {
+		uint32_t *cell = m->codes[c->calls[2 * k]].icode + c->calls[2 * k + 1];
+		for (uint32_t f = 0; f < sizeof(plain) / sizeof(plain[0]); f++) {
+			if (cell[0] != plain[f] || cell[1] < m->nfunc_imports || cell[1] >= m->nfuncs)
+				continue;
+			const uint32_t *callee = m->icodes[cell[1]];
+			if (callee[0] >= TWM_OP_ZERO1 && callee[0] <= TWM_OP_ZERO2)
+				cell[0] = zeroing[f];
+			break;
 		}
 	}
+	c->ncalls = 0;
 }
 
 /* ---- immediates ----------------------------------------------------------------------------- */
@@ -2334,7 +2335,8 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	const struct twm_ftype *ft = &m->types[m->func_types[func_index]];
 	c->r = r;
 	c->m = m;
-	c->nvt = c->nctl = c->ncode = c->nloops = c->ncalls = 0;
+	c->nvt = c->nctl = c->ncode = c->nloops = 0;
+	c->cur_code = func_index - m->nfunc_imports;
 	c->npending = 0;
 	c->last_dst = c->last_op = c->add_at = c->move_at = c->const_at = c->addi_at = NO_PATCH;
 	c->pair_at = c->pair_second = NO_PATCH;
@@ -2360,8 +2362,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	uint32_t *cells = tw_arena_alloc(&m->arena, (size_t)c->ncode * 4 + 4, 8);
 	out->local_types = tw_arena_alloc(&m->arena, c->nl + 1, 1);
 	out->loop_offsets = tw_arena_alloc(&m->arena, (size_t)c->nloops * 4 + 4, 4);
-	out->call_sites = tw_arena_alloc(&m->arena, (size_t)c->ncalls * 4 + 4, 4);
-	if (!cells || !out->local_types || !out->loop_offsets || !out->call_sites)
+	if (!cells || !out->local_types || !out->loop_offsets)
 		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
 	cells[0] = func_index;
 	out->icode = cells + 1;
@@ -2371,9 +2372,6 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 		memcpy(out->local_types, c->lt, c->nl);
 	if (c->nloops)
 		memcpy(out->loop_offsets, c->loops, (size_t)c->nloops * 4);
-	if (c->ncalls)
-		memcpy(out->call_sites, c->calls, (size_t)c->ncalls * 4);
-	out->ncall_sites = c->ncalls;
 	out->nicode = c->ncode;
 	out->nloops = c->nloops;
 	out->loop_base = m->nloops;

@@ -301,10 +301,6 @@ struct twm_code {
 	uint32_t nloops;
 	uint32_t *loop_offsets; /* bytecode offset of each `loop`, relative to body */
 	uint32_t loop_base;     /* the module's number of this function's first loop */
-	/* the cell of every CALL_LOCAL* instruction, which twm_link_calls may turn into its form
-	 * that zeroes the callee's first locals (TWM_OP_CALL_LOCAL_Z ...) */
-	uint32_t ncall_sites;
-	uint32_t *call_sites;
 };
 
 struct twm_module {

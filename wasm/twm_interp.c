@@ -1138,7 +1138,7 @@ H(h_BR_TABLE)
 
 /* Out of line so that the site's address never lives in a handler's frame. */
 static __attribute__((noinline)) enum twm_hook_action
-run_loop_hook(struct rt *rt, const uint32_t *ip, uint64_t *fp, uint8_t *mem, uint64_t msize)
+run_loop_hook(struct rt *rt, const uint32_t *ip, uint64_t *fp, uint8_t *mem)
 {
 	struct twm_instance *inst = rt->inst;
 	const struct twm_func *cur = cur_func(rt, ip);
@@ -1150,7 +1150,7 @@ run_loop_hook(struct rt *rt, const uint32_t *ip, uint64_t *fp, uint8_t *mem, uin
 		.locals = fp,
 		.nlocals = cur->code->nlocals,
 		.mem = mem,
-		.mem_bytes = msize,
+		.mem_bytes = rt->msize,
 		.can_suspend = twm_host_pend_loop_ok(rt->sinst, inst),
 	};
 	enum twm_hook_action act = inst->hook.fn(&site, inst->hook.env);
@@ -1164,7 +1164,7 @@ H(h_LOOP);
 H_SLOW(h_loop_hook_call)
 {
 	rt->fr = fr;
-	enum twm_hook_action act = run_loop_hook(rt, ip, fp, mem, rt->msize);
+	enum twm_hook_action act = run_loop_hook(rt, ip, fp, mem);
 	RELOAD_MEM();
 	if (act == TWM_HOOK_LOOP_DONE) {
 		JUMP(ip[2]);
@@ -1206,25 +1206,11 @@ H(h_LOOP_HOOK)
 /* A loop's guard and its entry (TWM_OP_LH_BASE): the forward branch that skips the loop, then,
  * when it falls through, the LOOP_HOOK after it (whose opcode cell stays: a hook that suspends
  * the call resumes at it, as a plain LOOP_HOOK). */
-#define HLH_CMP(name, bexpr, cmp)                                                                 \
+#define HLH(name, len, bexpr, taken)                                                              \
 	H(hlh_##name)                                                                             \
 	{                                                                                         \
 		uint32_t a = (uint32_t)SL(1), b = (bexpr);                                        \
-		if (cmp) {                                                                        \
-			JUMP(ip[3]);                                                              \
-			NEXT();                                                                   \
-		}                                                                                 \
-		ip += 4;                                                                          \
-		LOOP_ENTRY();                                                                     \
-	}
-#define HLH2(name, cmp) HLH_CMP(name, (uint32_t)SL(2), cmp)
-#define HLHI2(name, cmp) HLH_CMP(name, ip[2], cmp)
-CMPS(HLH2, BR_)
-CMPS(HLHI2, BRI_)
-#define HLH1(name, len, taken)                                                                    \
-	H(hlh_##name)                                                                             \
-	{                                                                                         \
-		uint32_t a = (uint32_t)SL(1);                                                     \
+		(void)b;                                                                          \
 		if (taken) {                                                                      \
 			JUMP(ip[(len) - 1]);                                                      \
 			NEXT();                                                                   \
@@ -1232,10 +1218,14 @@ CMPS(HLHI2, BRI_)
 		ip += (len);                                                                      \
 		LOOP_ENTRY();                                                                     \
 	}
-HLH1(BR_IF, 3, a != 0)
-HLH1(BR_IF_NOT, 3, a == 0)
-HLH1(BRI_TEST, 4, (a & ip[2]) != 0)
-HLH1(BRI_TESTZ, 4, (a & ip[2]) == 0)
+#define HLH2(name, cmp) HLH(name, 4, (uint32_t)SL(2), cmp)
+#define HLHI2(name, cmp) HLH(name, 4, ip[2], cmp)
+CMPS(HLH2, BR_)
+CMPS(HLHI2, BRI_)
+HLH(BR_IF, 3, 0, a != 0)
+HLH(BR_IF_NOT, 3, 0, a == 0)
+HLH(BRI_TEST, 4, ip[2], (a & b) != 0)
+HLH(BRI_TESTZ, 4, ip[2], (a & b) == 0)
 /* Loop header, the target of every backedge: fuel is charged once per iteration. */
 H(h_LOOP)
 {
@@ -1455,40 +1445,33 @@ H(h_CALL)
 	} while (0)
 
 /* Each call form twice: as compiled, and as twm_link_calls rewrites it when the callee's code
- * starts with ZERO1 or ZERO2 (the _Z forms, same cells). */
-#define H_CALL_LOCAL_FORMS(name, ...)                                                              \
+ * starts with ZERO1 or ZERO2 (the _Z forms, same cells). `pre` is the work fused in front of the
+ * call, done after the fuel check: a fuel stop leaves before it and resumption does it once. */
+#define H_CALL_LOCAL_FORMS(name, len, pre)                                                        \
 	H(h_##name)                                                                               \
 	{                                                                                         \
 		if (__builtin_expect(fuel <= 0, 0))                                               \
 			SUSPEND();                                                                \
-		__VA_ARGS__;                                                                      \
+		pre;                                                                              \
+		CALL_LOCAL(len, 0);                                                               \
 	}                                                                                         \
 	H(h_##name##_Z)                                                                           \
 	{                                                                                         \
 		if (__builtin_expect(fuel <= 0, 0))                                               \
 			SUSPEND();                                                                \
-		__VA_ARGS__##_Z;                                                                  \
+		pre;                                                                              \
+		CALL_LOCAL(len, 1);                                                               \
 	}
 
-#define CL_PLAIN CALL_LOCAL(3, 0)
-#define CL_PLAIN_Z CALL_LOCAL(3, 1)
-/* CALL_LOCAL with the MOVEs of 1 .. 3 arguments (twm_compile.c, fuse_call_moves): a fuel stop
- * leaves before them and resumption moves the same values again. */
-#define CL_M1 SL(4) = SL(3); CALL_LOCAL(5, 0)
-#define CL_M1_Z SL(4) = SL(3); CALL_LOCAL(5, 1)
-#define CL_M2 SL(4) = SL(3); SL(6) = SL(5); CALL_LOCAL(7, 0)
-#define CL_M2_Z SL(4) = SL(3); SL(6) = SL(5); CALL_LOCAL(7, 1)
-#define CL_M3 SL(4) = SL(3); SL(6) = SL(5); SL(8) = SL(7); CALL_LOCAL(9, 0)
-#define CL_M3_Z SL(4) = SL(3); SL(6) = SL(5); SL(8) = SL(7); CALL_LOCAL(9, 1)
-/* CALL_LOCAL after the i32.add immediate that wrote an argument: "funcidx argbase a imm dst".
- * As with the moves, a fuel stop leaves before the add, which may read the slot it writes. */
-#define CL_AI SL(5) = (uint32_t)((uint32_t)SL(3) + ip[4]); CALL_LOCAL(6, 0)
-#define CL_AI_Z SL(5) = (uint32_t)((uint32_t)SL(3) + ip[4]); CALL_LOCAL(6, 1)
-H_CALL_LOCAL_FORMS(CALL_LOCAL, CL_PLAIN)
-H_CALL_LOCAL_FORMS(CALL_LOCAL_M1, CL_M1)
-H_CALL_LOCAL_FORMS(CALL_LOCAL_M2, CL_M2)
-H_CALL_LOCAL_FORMS(CALL_LOCAL_M3, CL_M3)
-H_CALL_LOCAL_FORMS(CALL_LOCAL_AI, CL_AI)
+H_CALL_LOCAL_FORMS(CALL_LOCAL, 3, (void)0)
+/* CALL_LOCAL with the MOVEs of 1 .. 3 arguments (twm_compile.c, fuse_call_moves): "funcidx
+ * argbase (src dst)*k" */
+H_CALL_LOCAL_FORMS(CALL_LOCAL_M1, 5, SL(4) = SL(3))
+H_CALL_LOCAL_FORMS(CALL_LOCAL_M2, 7, (SL(4) = SL(3), SL(6) = SL(5)))
+H_CALL_LOCAL_FORMS(CALL_LOCAL_M3, 9, (SL(4) = SL(3), SL(6) = SL(5), SL(8) = SL(7)))
+/* CALL_LOCAL after the i32.add immediate that wrote an argument: "funcidx argbase a imm dst"
+ * (the add may read the slot it writes) */
+H_CALL_LOCAL_FORMS(CALL_LOCAL_AI, 6, SL(5) = (uint32_t)((uint32_t)SL(3) + ip[4]))
 
 /* The callee's type differs from the expected one as a pointer: compare in full. */
 H_SLOW(h_call_indirect_check)

@@ -920,15 +920,19 @@ static bool sec_code(struct twm_rd *r, struct load_state *s)
 				      s->has_datacount, &m->codes[i]);
 		r->p += size;
 	}
+	if (ok)
+		m->icodes = TW_ARENA_NEW_ARRAY(&m->arena, const uint32_t *,
+					      m->nfuncs ? m->nfuncs : 1);
+	if (ok && !m->icodes)
+		ok = twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
+	if (ok) {
+		for (uint32_t i = 0; i < n; i++)
+			m->icodes[m->nfunc_imports + i] = m->codes[i].icode;
+		twm_link_calls(c, m); /* with the call sites the compiler kept */
+	}
 	twm_compiler_free(c);
 	if (!ok)
 		return false;
-	m->icodes = TW_ARENA_NEW_ARRAY(&m->arena, const uint32_t *, m->nfuncs ? m->nfuncs : 1);
-	if (!m->icodes)
-		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
-	for (uint32_t i = 0; i < n; i++)
-		m->icodes[m->nfunc_imports + i] = m->codes[i].icode;
-	twm_link_calls(m);
 	m->code_starts = TW_ARENA_NEW_ARRAY(&m->arena, const uint32_t *, n ? n : 1);
 	if (!m->code_starts)
 		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");

@@ -45,8 +45,8 @@ void twm_compiler_free(struct twm_compiler *c);
 bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t func_index,
 		      struct twm_rd *body, const uint8_t *declared, bool has_datacount,
 		      struct twm_code *out);
-/* After every function is compiled and m->icodes is set: calls of functions whose code starts
- * by zeroing locals take that zeroing along (twm_compile.c). */
-void twm_link_calls(struct twm_module *m);
+/* After every function of `m` is compiled by `c` and m->icodes is set: calls of functions whose
+ * code starts by zeroing locals take that zeroing along (twm_compile.c). */
+void twm_link_calls(struct twm_compiler *c, struct twm_module *m);
 
 #endif
