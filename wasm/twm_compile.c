@@ -1017,13 +1017,17 @@ static bool fuse_loads(struct twm_compiler *c, uint8_t op, uint32_t sa, uint32_t
 	if (!n1 || !n2 || prev + n1 != at || at + n2 != c->ncode || sa < c->nl || sb != sa + 1 ||
 	    c->code[prev + n1 - 2] != sa || c->code[at + n2 - 2] != sb)
 		return false;
-	uint32_t x[6];
+	uint32_t x[6], width = f32 ? 4 : 8;
 	const uint32_t *l = c->code + prev;
 	for (int i = 0; i < 2; i++, l = c->code + at) {
 		bool ri = l[0] != lop;
+		uint32_t off = ri ? l[4] : l[3];
+		/* the cell holds the end offset; one that does not fit stays two loads */
+		if (off > UINT32_MAX - width)
+			return false;
 		x[3 * i] = l[1];
 		x[3 * i + 1] = ri ? l[2] : 0;
-		x[3 * i + 2] = ri ? l[4] : l[3];
+		x[3 * i + 2] = off + width;
 	}
 	/* the two loads took at least the 8 cells written here */
 	uint32_t *o = c->code + prev;

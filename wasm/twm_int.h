@@ -151,7 +151,9 @@ enum twm_op {
 #define TWM_OP_IMM64_BASE 0x700
 /* f32/f64 add, sub, mul and div whose two operands are the loads emitted just before it (plain
  * or with an immediate address add), each address (u32)(a + imm) + offset as in the ARI forms:
- *   TWM_OP_LL_BASE + arithmetic opcode    a1 imm1 off1 a2 imm2 off2 dst */
+ *   TWM_OP_LL_BASE + arithmetic opcode    a1 imm1 end1 a2 imm2 end2 dst
+ * where end = offset + the access width: (u32)(a + imm) + end is the end of the access, the
+ * sum the bounds check compares with memory's size (the LLM and LLMC forms below alike). */
 #define TWM_OP_LL_BASE 0x800
 /* An f32/f64 add or sub with one operand the product of a TWM_OP_LL_BASE multiply, the multiply
  * moved next to it: two separately rounded operations (never an FMA), "a1 imm1 off1 a2 imm2

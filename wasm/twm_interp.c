@@ -701,14 +701,14 @@ LOADS(HL)
 STORES(HS)
 STORES_IMM(HSI)
 
-/* Load `v` from the address of the three cells "a imm off" at `q`: (u32)(fp[a] + imm) + off, or
- * trap if it is out of bounds. */
-#define LOAD_CHECKED(v, q)                                                                        \
+/* Load `v` from the three cells "a imm end" at `q`, end being the access's offset plus its width
+ * (twm_int.h, TWM_OP_LL_BASE): the access ends at (u32)(fp[a] + imm) + end, or traps if that is
+ * beyond `msize`, memory 0's size. */
+#define LOAD_CHECKED(v, q, msize)                                                                 \
 	do {                                                                                      \
-		uint64_t e_ = (uint64_t)(uint32_t)((uint32_t)fp[(q)[0]] + (q)[1]) + (q)[2] +      \
-			      sizeof(v);                                                          \
+		uint64_t e_ = (uint64_t)(uint32_t)((uint32_t)fp[(q)[0]] + (q)[1]) + (q)[2];       \
 		__asm__("" : "+r"(e_)); /* one sum for the check and the access, as in ACCESS */  \
-		if (__builtin_expect(e_ > rt->msize, 0))                                          \
+		if (__builtin_expect(e_ > (msize), 0))                                            \
 			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
 		memcpy(&(v), mem + e_ - sizeof(v), sizeof(v));                                    \
 	} while (0)
@@ -723,9 +723,9 @@ STORES_IMM(HSI)
 	H(hll_##op)                                                                               \
 	{                                                                                         \
 		T_##t a, b;                                                                       \
-		LOAD_CHECKED(a, ip + 1);                                                          \
+		LOAD_CHECKED(a, ip + 1, rt->msize);                                                \
 		__asm__("" : "+x"(a));                                                            \
-		LOAD_CHECKED(b, ip + 4);                                                          \
+		LOAD_CHECKED(b, ip + 4, rt->msize);                                                \
 		SL(7) = PUT_##t(expr);                                                            \
 		ip += 8;                                                                          \
 		NEXT();                                                                           \
@@ -740,9 +740,9 @@ FARITH(HLL)
 	H(name)                                                                                   \
 	{                                                                                         \
 		T_##t a, b;                                                                       \
-		LOAD_CHECKED(a, ip + 1);                                                          \
+		LOAD_CHECKED(a, ip + 1, rt->msize);                                                \
 		__asm__("" : "+x"(a));                                                            \
-		LOAD_CHECKED(b, ip + 4);                                                          \
+		LOAD_CHECKED(b, ip + 4, rt->msize);                                                \
 		T_##t p = a * b, c = GET_##t(SL(7));                                              \
 		__asm__("" : "+x"(p));                                                            \
 		SL(8) = PUT_##t(expr);                                                            \
@@ -761,12 +761,13 @@ FMADD(HLLM)
 	H(hllmc_##op)                                                                             \
 	{                                                                                         \
 		const uint32_t *end = ip + 3 + 6 * ip[1];                                         \
+		const uint64_t msize = rt->msize; /* nothing in the loop changes it */            \
 		T_##t acc = GET_##t(SL(2));                                                       \
 		for (ip += 3; ip != end; ip += 6) {                                               \
 			T_##t a, b;                                                               \
-			LOAD_CHECKED(a, ip);                                                      \
+			LOAD_CHECKED(a, ip, msize);                                               \
 			__asm__("" : "+x"(a));                                                    \
-			LOAD_CHECKED(b, ip + 3);                                                  \
+			LOAD_CHECKED(b, ip + 3, msize);                                           \
 			T_##t p = a * b;                                                          \
 			__asm__("" : "+x"(p));                                                    \
 			acc = p sym acc;                                                          \

@@ -724,6 +724,8 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 	call_u64(inst, "mul_ll", a2, 2, TW_ERR_WASM_TRAP);
 	a2[0] = I32(0), a2[1] = I32(65536 - 16);
 	call_u64(inst, "mul_ll", a2, 2, TW_ERR_WASM_TRAP);
+	a2[0] = I32(0), a2[1] = I32(0);
+	call_u64(inst, "mul_ll_far", a2, 2, TW_ERR_WASM_TRAP);
 	a2[0] = I32(2048), a2[1] = I32(2052);
 	bits = call_u64(inst, "sub_ll_f32", a2, 2, TW_ERR_OK);
 	cr_assert_eq((uint32_t)bits, 0x3fa00000u); /* 1.25f */

@@ -164,6 +164,11 @@
     local.get 0 f32.load
     local.get 1 i32.const -4 i32.add f32.load offset=4
     f32.sub)
+  ;; offsets whose end (offset + 8) needs 33 bits: the pair is not fused, and traps
+  (func (export "mul_ll_far") (param i32 i32) (result f64)
+    local.get 0 f64.load
+    local.get 1 f64.load offset=4294967288
+    f64.mul)
   (func (export "div_ll_set") (param i32 i32) (result f64)
     (local f64)
     local.get 0 f64.load local.get 1 f64.load f64.div local.set 2
