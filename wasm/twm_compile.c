@@ -1017,17 +1017,13 @@ static bool fuse_loads(struct twm_compiler *c, uint8_t op, uint32_t sa, uint32_t
 	if (!n1 || !n2 || prev + n1 != at || at + n2 != c->ncode || sa < c->nl || sb != sa + 1 ||
 	    c->code[prev + n1 - 2] != sa || c->code[at + n2 - 2] != sb)
 		return false;
-	uint32_t x[6], width = f32 ? 4 : 8;
+	uint32_t x[6];
 	const uint32_t *l = c->code + prev;
 	for (int i = 0; i < 2; i++, l = c->code + at) {
 		bool ri = l[0] != lop;
-		uint32_t off = ri ? l[4] : l[3];
-		/* the cell holds the end offset; one that does not fit stays two loads */
-		if (off > UINT32_MAX - width)
-			return false;
 		x[3 * i] = l[1];
 		x[3 * i + 1] = ri ? l[2] : 0;
-		x[3 * i + 2] = off + width;
+		x[3 * i + 2] = ri ? l[4] : l[3]; /* the end offset, as in the loads */
 	}
 	/* the two loads took at least the 8 cells written here */
 	uint32_t *o = c->code + prev;
@@ -2164,8 +2160,13 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				return false;
 			if (!pop(c, TWM_I32, NULL) || !push(c, res[op - 0x28]))
 				return false;
-			uint32_t s = slot(c, c->nvt - 1);
-			if (live(c)) {
+			uint32_t s = slot(c, c->nvt - 1), w = 1u << nat[op - 0x28];
+			if (live(c) && off > UINT32_MAX - w) {
+				if (!(emit3(c, TWM_OP_ACCESS_FAR, op, a) && emit2(c, s, off)))
+					return false;
+				c->last_dst = c->ncode - 2;
+			} else if (live(c)) {
+				off += w; /* the end offset (twm_int.h) */
 				uint32_t start = fuse_address(c, add_at, a) ? add_at : c->ncode;
 				uint32_t lop = op == 0x2a || op == 0x2b ? op : 0;
 				if (lop && fload_len(c, fl_at, lop) && fl_at + fload_len(c, fl_at, lop) == start)
@@ -2213,6 +2214,13 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 			}
 			if (!pop(c, ty[op - 0x36], NULL) || !pop(c, TWM_I32, NULL))
 				return false;
+			uint32_t w = 1u << nat[op - 0x36];
+			if (live(c) && off > UINT32_MAX - w) {
+				if (!(emit3(c, TWM_OP_ACCESS_FAR, sop, a) && emit2(c, v, off)))
+					return false;
+				break;
+			}
+			off += w; /* the end offset (twm_int.h) */
 			if (live(c) && fuse_address(c, add_at, a)) {
 				uint32_t ao = c->code[add_at], xa = c->code[add_at + 1],
 					 xb = c->code[add_at + 2];

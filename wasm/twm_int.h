@@ -123,7 +123,10 @@
 	/* the CALL_LOCAL forms of a callee whose code starts with ZERO1 or ZERO2 (same cells): \
 	 * the call zeroes 2 slots from that ZERO's first and enters after it (twm_link_calls) */ \
 	X(CALL_LOCAL_Z) X(CALL_LOCAL_M1_Z) X(CALL_LOCAL_M2_Z) X(CALL_LOCAL_M3_Z)                  \
-	X(CALL_LOCAL_AI_Z)
+	X(CALL_LOCAL_AI_Z)                                                                        \
+	/* a load or store (or TWM_OP_IMM_BASE + store opcode) whose offset plus width does not \
+	 * fit in 32 bits: op a dst|val|immval offset */                                          \
+	X(ACCESS_FAR)
 
 #define TWM_OP_BASE 0x100
 enum twm_op {
@@ -136,12 +139,16 @@ enum twm_op {
 /* Binary i32/i64 operations whose second operand is an immediate (sign-extended for i64):
  * TWM_OP_IMM_BASE + binary opcode, operands "a imm dst". */
 #define TWM_OP_IMM_BASE 0x200
-/* Loads and stores fused with the i32.add that computed their address, which is
- * (u32)(a + b) + offset with the add's 32-bit wrap-around kept:
- *   TWM_OP_ARR_BASE + load/store opcode    a b dst|val offset   (b a slot)
- *   TWM_OP_ARI_BASE + load/store opcode    a imm dst|val offset
- *   TWM_OP_SIRR_BASE + store opcode        a b immval offset    (store of an immediate)
- *   TWM_OP_SIRI_BASE + store opcode        a imm immval offset */
+/* Loads and stores: "a dst|val end" (TWM_OP_IMM_BASE + store opcode: "a immval end", a store
+ * of an immediate), where end is the memarg's offset plus the access's width, so that
+ * (u32)a + end is where the access ends: the one sum the bounds check compares with memory's
+ * size and the access reads back from. An access whose end needs 33 bits is an ACCESS_FAR.
+ * Fused with the i32.add that computed their address, which is (u32)(a + b) + offset with the
+ * add's 32-bit wrap-around kept:
+ *   TWM_OP_ARR_BASE + load/store opcode    a b dst|val end   (b a slot)
+ *   TWM_OP_ARI_BASE + load/store opcode    a imm dst|val end
+ *   TWM_OP_SIRR_BASE + store opcode        a b immval end    (store of an immediate)
+ *   TWM_OP_SIRI_BASE + store opcode        a imm immval end */
 #define TWM_OP_ARR_BASE 0x300
 #define TWM_OP_ARI_BASE 0x400
 #define TWM_OP_SIRR_BASE 0x500

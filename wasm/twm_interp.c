@@ -653,11 +653,13 @@ NUM2I(H2L)
 	}
 SHIFTED(HSH)
 
-/* Loads and stores: ea is at most 2^32 - 1 + 2^32 - 1, so the 64-bit sum cannot wrap. */
+/* Loads and stores. EA is where the access ends: its address plus the end offset cell, which
+ * holds the offset plus the width (twm_int.h), at most 2^32 - 1 + 2^32 - 1, so the 64-bit sum
+ * cannot wrap. */
 #define ACCESS(name, EA, width, body, len)                                                        \
 	H(name)                                                                                   \
 	{                                                                                         \
-		uint64_t end = (EA) + (width);                                                    \
+		uint64_t end = (EA);                                                              \
 		/* keeps clang from recomputing ea beside end: one sum serves the check and the \
 		 * access (through a displacement); single bytes compare ea >= size already */    \
 		if ((width) > 1)                                                                  \
@@ -700,6 +702,33 @@ SHIFTED(HSH)
 LOADS(HL)
 STORES(HS)
 STORES_IMM(HSI)
+
+/* An access whose offset plus width needs 33 bits (TWM_OP_ACCESS_FAR): "op a dst|val|immval
+ * offset", summed in 64 bits. It is in bounds only in a memory of the whole 4 GiB. */
+H_SLOW(h_ACCESS_FAR)
+{
+	uint64_t ea = (uint64_t)(uint32_t)SL(2) + ip[4];
+	switch (ip[1]) {
+#define FAR_ACCESS(o, ctype, body)                                                                \
+	case o: {                                                                                 \
+		if (ea + sizeof(ctype) > rt->msize)                                               \
+			TRAP(TWM_TRAP_MEMORY_OOB);                                                \
+		uint8_t *at = mem + ea;                                                           \
+		body;                                                                             \
+		break;                                                                            \
+	}
+#define FAR_LOAD(o, ctype, conv) FAR_ACCESS(o, ctype, LOAD_INTO(ctype, conv, 3))
+#define FAR_STORE(o, ctype) FAR_ACCESS(o, ctype, STORE_FROM(ctype, SL(3)))
+#define FAR_STORE_IMM(o, ctype) FAR_ACCESS(TWM_OP_IMM_BASE + o, ctype, STORE_FROM(ctype, SIMM(ip[3])))
+		LOADS(FAR_LOAD)
+		STORES(FAR_STORE)
+		STORES_IMM(FAR_STORE_IMM)
+	default:
+		TRAP(TWM_TRAP_MEMORY_OOB); /* not compiled */
+	}
+	ip += 5;
+	NEXT();
+}
 
 /* Load `v` from the three cells "a imm end" at `q`, end being the access's offset plus its width
  * (twm_int.h, TWM_OP_LL_BASE): the access ends at (u32)(fp[a] + imm) + end, or traps if that is
