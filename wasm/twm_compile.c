@@ -66,9 +66,10 @@ struct twm_compiler {
 	 * counts its third add as the second): its first instruction's cell and its second's. A fusion that rewrites the second (an address add absorbed by a load or a
 	 * loop's compare-and-branch) splits the pair first, see unpair_from. */
 	uint32_t pair_at, pair_second;
-	/* The last two numeric instructions emitted back to back (start cells), so that
-	 * "i32.and imm; i32.eqz; br_if" can become one test-and-branch. */
-	uint32_t num_at, num_before, num_end;
+	/* The last three numeric instructions emitted back to back (start cells: num_before2,
+	 * num_before, num_at, which ends at num_end), so that "i32.and imm; i32.eqz; br_if"
+	 * can become one test-and-branch, and an add can pair with a loop's add-and-backedge. */
+	uint32_t num_at, num_before, num_before2, num_end;
 	/* The last f32/f64 load emitted (plain or address-immediate form) and the one emitted
 	 * right before it, if any: float arithmetic on both becomes one instruction
 	 * (TWM_OP_LL_BASE). Kept across local.get, constants and i32.add (an address add that
@@ -251,6 +252,8 @@ static uint32_t unpaired_op(uint32_t op)
 		return TWM_OP_CONST32;
 	if (op == TWM_OP_MOVE_CONST)
 		return TWM_OP_MOVE;
+	if (op >= TWM_OP_AABR_BASE && op < TWM_OP_AABR_BASE + TWM_OP_AABR_COUNT)
+		return (op - TWM_OP_AABR_BASE) >> 5 ? TWM_OP_IMM_BASE + 0x6a : 0x6a;
 	if (op >= TWM_OP_LH_BASE && op < TWM_OP_LH_BASE + TWM_OP_LH_COUNT) {
 		static const uint32_t branch[4] = {TWM_OP_BR_IF, TWM_OP_BR_IF_NOT, TWM_OP_BRI_TEST,
 						   TWM_OP_BRI_TESTZ};
@@ -674,7 +677,7 @@ static bool fuse_call_addi(struct twm_compiler *c, uint32_t at, uint32_t func, u
 	unpair_from(c, at);
 	c->ncode = at;
 	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
-	c->num_at = c->num_before = c->num_end = NO_PATCH;
+	c->num_at = c->num_before = c->num_before2 = c->num_end = NO_PATCH;
 	return note_call(c, c->ncode) && emit3(c, TWM_OP_CALL_LOCAL_AI, func, base) &&
 	       emit3(c, a, k, d);
 }
@@ -691,7 +694,7 @@ static bool fuse_add_return(struct twm_compiler *c, uint32_t at)
 	unpair_from(c, at);
 	c->code[at] = op == 0x6a ? TWM_OP_ADD_RET : TWM_OP_ADDI_RET;
 	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
-	c->num_at = c->num_before = c->num_end = NO_PATCH;
+	c->num_at = c->num_before = c->num_before2 = c->num_end = NO_PATCH;
 	return true;
 }
 
@@ -1261,12 +1264,14 @@ static bool numeric(struct twm_compiler *c, uint8_t op, uint8_t a, uint8_t b, ui
 	if (b && !imm && !imm64 &&
 	    (fuse_loads(c, op, sa, sb, fl_prev, fl_at) || fuse_madd(c, op, sa, sb, c->nl + h) ||
 	     fuse_shift(c, op, sa, sb, c->nl + h))) {
-		c->num_at = c->num_before = c->num_end = NO_PATCH;
+		c->num_at = c->num_before = c->num_before2 = c->num_end = NO_PATCH;
 		c->last_dst = c->ncode - 1; /* every form's destination is its last cell */
 		return true;
 	}
 	uint32_t start = c->ncode;
-	c->num_before = c->num_at != NO_PATCH && c->num_end == start ? c->num_at : NO_PATCH;
+	bool contiguous = c->num_at != NO_PATCH && c->num_end == start;
+	c->num_before2 = contiguous ? c->num_before : NO_PATCH;
+	c->num_before = contiguous ? c->num_at : NO_PATCH;
 	c->num_at = start;
 	if (imm64) {
 		if (!(emit3(c, TWM_OP_IMM64_BASE + op, sa, (uint32_t)k) &&
@@ -1341,6 +1346,11 @@ static bool fuse_add_backedge(struct twm_compiler *c, uint32_t bop, uint32_t a, 
 		return false;
 	if (t == NO_PATCH || c->num_at != c->ncode || t + 4 != c->ncode || c->label_at > t)
 		return false;
+	/* the add before this one, if any: an i32 add of it pairs with the instruction */
+	uint32_t u = c->num_before2;
+	if (u != NO_PATCH && c->pair_at != NO_PATCH &&
+	    (c->pair_second == u || (c->pair_second == t && c->pair_at != u)))
+		u = NO_PATCH; /* in a pair that stays */
 	uint32_t add = is64 ? 0x7c : 0x6a, op = c->code[t], d = c->code[t + 3];
 	if (op != add && op != TWM_OP_IMM_BASE + add)
 		return false;
@@ -1353,10 +1363,18 @@ static bool fuse_add_backedge(struct twm_compiler *c, uint32_t bop, uint32_t a, 
 	uint32_t x = c->code[t + 1], y = c->code[t + 2];
 	unpair_from(c, t);
 	c->ncode = t;
-	c->num_at = c->num_before = c->num_end = NO_PATCH;
+	c->num_at = c->num_before = c->num_before2 = c->num_end = NO_PATCH;
 	uint32_t at = c->ncode;
-	return emit3(c, TWM_ABR_OP(is64, op != add, cmp_imm, cmp), x, y) &&
-	       emit3(c, d, b, target + 3 - at);
+	if (!(emit3(c, TWM_ABR_OP(is64, op != add, cmp_imm, cmp), x, y) &&
+	      emit3(c, d, b, target + 3 - at)))
+		return false;
+	/* "s += x; i += step; i < n": both adds and the branch in one dispatch */
+	if (u != NO_PATCH && u + 4 == at && !is64 && op != add &&
+	    (c->code[u] == 0x6a || c->code[u] == TWM_OP_IMM_BASE + 0x6a))
+		pair_with(c, u, 4, at,
+			  TWM_OP_AABR_BASE + ((uint32_t)(c->code[u] != 0x6a) << 5 |
+					      (uint32_t)cmp_imm << 4 | cmp));
+	return true;
 }
 
 static bool emit_cond_branch(struct twm_compiler *c, uint32_t cond, bool when_true,
@@ -2352,7 +2370,7 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	c->npending = 0;
 	c->last_dst = c->last_op = c->add_at = c->move_at = c->const_at = c->addi_at = NO_PATCH;
 	c->pair_at = c->pair_second = NO_PATCH;
-	c->num_at = c->num_before = c->num_end = NO_PATCH;
+	c->num_at = c->num_before = c->num_before2 = c->num_end = NO_PATCH;
 	c->fload_at = c->fload_prev = NO_PATCH;
 	c->fx_start = c->fx_end = c->chain_at = c->cbr_at = NO_PATCH;
 	c->label_at = 0;

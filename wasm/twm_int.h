@@ -192,7 +192,13 @@ enum twm_op {
  * twm_lh_index(branch opcode). */
 #define TWM_OP_LH_BASE 0xcc0
 #define TWM_OP_LH_COUNT 24
-#define TWM_OP_TABLE_SIZE_ALL 0xce0
+/* An i32 add (register or immediate second operand) and the i32 ABR instruction with an
+ * immediate step right after it, run as a pair (both keep their cells): a loop's "s += x;
+ * i += step; if (i < n) continue". Opcode = TWM_OP_AABR_BASE + (add_imm << 5 | cmp_imm << 4 |
+ * cmp), the ABR's compare kind as in TWM_ABR_OP. */
+#define TWM_OP_AABR_BASE 0xce0
+#define TWM_OP_AABR_COUNT 64
+#define TWM_OP_TABLE_SIZE_ALL 0xd20
 
 /* The index of a forward branch opcode in the TWM_OP_LH_BASE family, or -1: BR_EQ .. BR_GE_U,
  * BRI_EQ .. BRI_GE_U, BR_IF, BR_IF_NOT, BRI_TEST, BRI_TESTZ. */

@@ -1093,6 +1093,29 @@ CMPS64(HBRBI64, BRBI64_)
 ABR_CMPS(HABR, I32)
 ABR_CMPS(HABR, I64)
 
+/* An i32 add and the i32 ABR with an immediate step after it (TWM_OP_AABR_BASE): "a b|imm d",
+ * the ABR's opcode cell, then its "x step e n|imm target". */
+#define AABR_F_REG (uint32_t)SL(2)
+#define AABR_F_IMM ip[2]
+#define HAABR_ONE(fk, bk, k, cmp)                                                                 \
+	H(haabr_##fk##_##bk##_##k)                                                                \
+	{                                                                                         \
+		SL(3) = (uint32_t)((uint32_t)SL(1) + AABR_F_##fk);                                \
+		ip += 4;                                                                          \
+		uint32_t a = (uint32_t)SL(1) + ip[2];                                             \
+		SL(3) = a;                                                                        \
+		uint32_t b = ABR_B_##bk(I32);                                                     \
+		if (cmp)                                                                          \
+			BACKEDGE(ip[5]);                                                          \
+		else                                                                              \
+			ip += 6;                                                                  \
+		NEXT();                                                                           \
+	}
+#define HAABR(t, k, cmp)                                                                          \
+	HAABR_ONE(REG, REG, k, cmp)                                                               \
+	HAABR_ONE(REG, IMM, k, cmp) HAABR_ONE(IMM, REG, k, cmp) HAABR_ONE(IMM, IMM, k, cmp)
+ABR_CMPS(HAABR, I32)
+
 H(h_BRB)
 {
 	BACKEDGE(ip[1]);
@@ -1822,6 +1845,12 @@ H(h_bad)
 #define TBL_ABR(t, k, ...)                                                                        \
 	TBL_ABR_ONE(t, k, REG, REG) TBL_ABR_ONE(t, k, REG, IMM) TBL_ABR_ONE(t, k, IMM, REG)      \
 		TBL_ABR_ONE(t, k, IMM, IMM)
+#define TBL_AABR_ONE(fk, bk, k)                                                                   \
+	[TWM_OP_AABR_BASE + ((uint32_t)ABR_K_##fk << 5 | (uint32_t)ABR_K_##bk << 4 | (k))] =      \
+		haabr_##fk##_##bk##_##k,
+#define TBL_AABR(t, k, ...)                                                                       \
+	TBL_AABR_ONE(REG, REG, k) TBL_AABR_ONE(REG, IMM, k) TBL_AABR_ONE(IMM, REG, k)            \
+		TBL_AABR_ONE(IMM, IMM, k)
 #define TBL_LLM(op, ...) [TWM_OP_LLM_BASE + op] = hllm_##op, [TWM_OP_LLMR_BASE + op] = hllmr_##op, \
 			 [TWM_OP_LLMC_BASE + op] = hllmc_##op,
 #define TBL_SIMM(op, ...) [TWM_OP_IMM_BASE + op] = hsi_##op, [TWM_OP_SIRR_BASE + op] = hsirr_##op, \
@@ -1834,6 +1863,7 @@ static const handler_fn table[TWM_OP_TABLE_SIZE_ALL] = {
 	NUM1(TBL_NUM) NUM2(TBL_NUM) LOADS(TBL_ACC) STORES(TBL_ACC) SPECIAL(TBL_SP)
 		TWM_OP_LIST(TBL_OWN) NUM2I(TBL_IMM) NUM2I(TBL_L) STORES_IMM(TBL_SIMM) FARITH(TBL_LL)
 		FMADD(TBL_LLM) SHIFTED(TBL_SH) ABR_CMPS(TBL_ABR, I32) ABR_CMPS(TBL_ABR, I64)
+			ABR_CMPS(TBL_AABR, I32)
 			CMPS(TBL_LH_BR, BR_) CMPS(TBL_LH_BRI, BRI_)[TWM_OP_LH_BASE + 20] = hlh_BR_IF,
 	[TWM_OP_LH_BASE + 21] = hlh_BR_IF_NOT, [TWM_OP_LH_BASE + 22] = hlh_BRI_TEST,
 	[TWM_OP_LH_BASE + 23] = hlh_BRI_TESTZ};

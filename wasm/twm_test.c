@@ -844,6 +844,15 @@ Test(twm, fused_instructions_keep_wasm_semantics)
 			     (unsigned long long)fuel);
 	a1 = I32(0x10000000);
 	cr_assert_eq(call_u64(inst, "abr_wrap", &a1, 1, TW_ERR_OK), 2);
+	uint32_t want_aabr = 0;
+	for (uint32_t i = 2; i < 50; i += 3)
+		want_aabr += i;
+	want_aabr += 100 * 1000;
+	struct twm_value ab[2] = {I32(2), I32(50)};
+	cr_assert_eq(call_u64(inst, "aabr", ab, 2, TW_ERR_OK), want_aabr);
+	for (uint64_t fuel = 1; fuel <= 5; fuel++)
+		cr_assert_eq(call_sliced(inst, "aabr", ab, 2, fuel), want_aabr, "fuel %llu",
+			     (unsigned long long)fuel);
 
 	/* constant first operands */
 	int32_t ks[] = {-100, -5, -4, 0, 6, 7, 8, 0x7fffffff};

@@ -240,6 +240,20 @@
       local.get 5 local.get 4 i64.const 1 i64.add local.tee 4 i64.gt_s br_if 0
     end
     local.get 3 local.get 0 i64.extend_i32_u i64.add)
+  ;; an i32 add right before a loop's add-and-backedge runs with it as one pair: a register add
+  ;; with the bound in a register ("s += i; i += 3; i < n"), then an immediate add whose result
+  ;; the second add reads back ("k += 5; k -= 1; k < 100")
+  (func (export "aabr") (param i32 i32) (result i32)
+    (local i32 i32)
+    loop
+      local.get 2 local.get 0 i32.add local.set 2
+      local.get 0 i32.const 3 i32.add local.tee 0 local.get 1 i32.lt_u br_if 0
+    end
+    loop
+      local.get 3 i32.const 5 i32.add local.set 3
+      local.get 3 i32.const -1 i32.add local.tee 3 i32.const 100 i32.lt_u br_if 0
+    end
+    local.get 3 i32.const 1000 i32.mul local.get 2 i32.add)
   (func (export "abr_wrap") (param i32) (result i32)
     (local i32)
     loop
