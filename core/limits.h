@@ -205,6 +205,11 @@
 #ifndef TW_WASM_ICODE_CELLS_MAX
 #define TW_WASM_ICODE_CELLS_MAX (16u * 1024 * 1024)
 #endif
+/* ... and all functions of one module together: one block, in which a call names its callee
+ * by a signed 32-bit cell offset. */
+#ifndef TW_WASM_MODULE_ICODE_CELLS_MAX
+#define TW_WASM_MODULE_ICODE_CELLS_MAX (64u * 1024 * 1024)
+#endif
 
 /* Value-stack slots (8 bytes) of one instance: every frame's params, locals and operands of the
  * calls in progress. 1M slots = 8 MiB of address space, touched only as deep as calls go. */
@@ -494,6 +499,9 @@ _Static_assert((TW_INBOX_SLOTS & (TW_INBOX_SLOTS - 1)) == 0, "inbox slots: power
 _Static_assert(TW_HTTP_BODY_BYTES_MAX >= TW_WASM_MODULE_BYTES_MAX,
 	       "a module must fit in a request body");
 _Static_assert(TW_WASM_PAGES_MAX <= 65536, "wasm32 has at most 65536 pages");
+_Static_assert(TW_WASM_MODULE_ICODE_CELLS_MAX <= 0x7fffffffu &&
+		       TW_WASM_ICODE_CELLS_MAX <= TW_WASM_MODULE_ICODE_CELLS_MAX,
+	       "a call's callee is a signed 32-bit cell offset within the module's code");
 _Static_assert(TW_HTTP_HEADER_TIMEOUT_MS <= TW_HTTP_IDLE_TIMEOUT_MS,
 	       "a request head must not be given longer than an idle connection");
 _Static_assert(TW_WORKERS_MAX >= 1, "at least one worker");

@@ -100,10 +100,14 @@ struct twm_compiler {
 	uint32_t nl, lt_cap;
 	uint32_t *loops;
 	uint32_t nloops, loops_cap;
-	/* the CALL_LOCAL* instructions emitted in the module so far, for twm_link_calls: pairs of
-	 * (defined function, cell of the opcode) */
+	/* the CALL_LOCAL* instructions emitted in the module so far, for twm_link_code: triples
+	 * of (defined function, cell of the opcode, callee's function index) */
 	uint32_t *calls;
 	uint32_t ncalls, calls_cap;
+	/* the code of the module's functions compiled so far, back to back, each after a cell
+	 * with its function index (struct twm_code); twm_link_code moves it to the module */
+	uint32_t *mcode;
+	uint32_t nmcode, mcode_cap;
 	uint32_t cur_code; /* the defined function being compiled (index - imports) */
 	uint32_t *labels;
 	uint32_t labels_cap;
@@ -138,6 +142,7 @@ void twm_compiler_free(struct twm_compiler *c)
 	free(c->lt);
 	free(c->loops);
 	free(c->calls);
+	free(c->mcode);
 	free(c->labels);
 	free(c);
 }
@@ -603,20 +608,26 @@ static bool real_src(struct twm_compiler *c, uint32_t h, uint32_t *out)
 	return true;
 }
 
-/* A CALL_LOCAL* instruction is emitted at cell `at`: remember it for twm_link_calls. */
-static bool note_call(struct twm_compiler *c, uint32_t at)
+/* A CALL_LOCAL* of function `func` is emitted at cell `at`: remember it for twm_link_code,
+ * which puts the callee's place in its second cell. */
+static bool note_call(struct twm_compiler *c, uint32_t at, uint32_t func)
 {
-	if (!grow(c, (void **)&c->calls, &c->calls_cap, 2 * c->ncalls + 2, 4, UINT32_MAX / 8))
+	if (!grow(c, (void **)&c->calls, &c->calls_cap, 3 * c->ncalls + 3, 4, UINT32_MAX / 8))
 		return false;
-	c->calls[2 * c->ncalls] = c->cur_code;
-	c->calls[2 * c->ncalls + 1] = at;
+	c->calls[3 * c->ncalls] = c->cur_code;
+	c->calls[3 * c->ncalls + 1] = at;
+	c->calls[3 * c->ncalls + 2] = func;
 	c->ncalls++;
 	return true;
 }
 
+/* The callee cell of a CALL_LOCAL* until twm_link_code sets it: a call of itself, which only
+ * recurses until the stack is exhausted, should a call ever miss its link. */
+#define CALL_UNLINKED 0u
+
 /* A CALL_LOCAL of `func` with arguments at `base` absorbs the MOVEs that just wrote its
  * arguments (the cells from `op_start` on: what the call's materialization emitted), up to
- * three, as CALL_LOCAL_M1 .. M3 "funcidx argbase (src dst)*k". Constants written there stay
+ * three, as CALL_LOCAL_M1 .. M3 "callee argbase (src dst)*k". Constants written there stay
  * in front of it. Sources are locals or slots below `base` and destinations are argument slots,
  * so the moves are independent of each other and of the callee, and running them again after
  * a fuel stop at the call writes the same values. Returns false, having changed nothing,
@@ -655,7 +666,8 @@ static __attribute__((noinline)) bool fuse_call_moves(struct twm_compiler *c, ui
 	for (uint32_t k = 0; k < nkeep; k++)
 		if (!emit(c, keep[k]))
 			return false;
-	if (!note_call(c, c->ncode) || !emit3(c, TWM_OP_CALL_LOCAL_M1 + nmv / 2 - 1, func, base))
+	if (!note_call(c, c->ncode, func) ||
+	    !emit3(c, TWM_OP_CALL_LOCAL_M1 + nmv / 2 - 1, CALL_UNLINKED, base))
 		return false;
 	for (uint32_t k = 0; k < nmv; k++)
 		if (!emit(c, mv[k]))
@@ -665,7 +677,7 @@ static __attribute__((noinline)) bool fuse_call_moves(struct twm_compiler *c, ui
 
 /* A CALL_LOCAL of `func` with arguments at `base`, right after the i32.add immediate at `at`
  * that wrote one of them ("f(n - 1)"), the call's materialization having emitted nothing:
- * CALL_LOCAL_AI "funcidx argbase a imm dst". The add runs after the fuel check, so a fuel stop
+ * CALL_LOCAL_AI "callee argbase a imm dst". The add runs after the fuel check, so a fuel stop
  * at the call leaves before it and resumption adds once. Returns false, having changed nothing,
  * when the add is not there. */
 static bool fuse_call_addi(struct twm_compiler *c, uint32_t at, uint32_t func, uint32_t base)
@@ -678,8 +690,8 @@ static bool fuse_call_addi(struct twm_compiler *c, uint32_t at, uint32_t func, u
 	c->ncode = at;
 	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
 	c->num_at = c->num_before = c->num_before2 = c->num_end = NO_PATCH;
-	return note_call(c, c->ncode) && emit3(c, TWM_OP_CALL_LOCAL_AI, func, base) &&
-	       emit3(c, a, k, d);
+	return note_call(c, c->ncode, func) &&
+	       emit3(c, TWM_OP_CALL_LOCAL_AI, CALL_UNLINKED, base) && emit3(c, a, k, d);
 }
 
 /* The i32.add at `at` (register or immediate form), the last instruction, computed the function's
@@ -698,13 +710,18 @@ static bool fuse_add_return(struct twm_compiler *c, uint32_t at)
 	return true;
 }
 
-/* Once every function of `m` is compiled: each CALL_LOCAL* whose callee's code starts with
- * ZERO1 or ZERO2 becomes its _Z form, which zeroes those locals itself (two slots, one 16-byte
- * store) and enters after that ZERO: one dispatch less per call. A ZERO that starts a function
- * is never a branch target (the prologue ends before any label), and nothing has written the
- * slots the call zeroes: the callee's code has not started. Zeroing more slots for the larger
- * ZEROk cost more than the dispatch it saves (fib, 8 slots: +3% time). */
-void twm_link_calls(struct twm_compiler *c, struct twm_module *m)
+/* Once every function of `m` (`n` of them) is compiled: their code, one block in order, goes to
+ * the module (m->code), and each CALL_LOCAL* gets its callee as a signed cell offset from
+ * its opcode cell, which fits because the block is one allocation. A call then finds its target
+ * with an add to ip instead of two dependent loads through a table.
+ *
+ * A call whose callee's code starts with ZERO1 or ZERO2 also becomes its _Z form, which zeroes
+ * those locals itself (two slots, one 16-byte store) and enters after that ZERO: one dispatch
+ * less per call. A ZERO that starts a function is never a branch target (the prologue ends
+ * before any label), and nothing has written the slots the call zeroes: the callee's code has
+ * not started. Zeroing more slots for the larger ZEROk cost more than the dispatch it saves
+ * (fib, 8 slots: +3% time). */
+bool twm_link_code(struct twm_compiler *c, struct twm_module *m, uint32_t n, struct twm_rd *r)
 {
 	static const uint32_t plain[] = {TWM_OP_CALL_LOCAL, TWM_OP_CALL_LOCAL_M1,
 					 TWM_OP_CALL_LOCAL_M2, TWM_OP_CALL_LOCAL_M3,
@@ -712,18 +729,33 @@ void twm_link_calls(struct twm_compiler *c, struct twm_module *m)
 	static const uint32_t zeroing[] = {TWM_OP_CALL_LOCAL_Z, TWM_OP_CALL_LOCAL_M1_Z,
 					   TWM_OP_CALL_LOCAL_M2_Z, TWM_OP_CALL_LOCAL_M3_Z,
 					   TWM_OP_CALL_LOCAL_AI_Z};
+	/* the module takes the buffer, trimmed to its length */
+	uint32_t *block = c->mcode ? realloc(c->mcode, (size_t)c->nmcode * 4 + 4) : malloc(4);
+	if (!block)
+		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
+	c->mcode = NULL;
+	c->nmcode = c->mcode_cap = 0;
+	m->code = block;
+	for (uint32_t i = 0, at = 0; i < n; i++) {
+		m->codes[i].icode = block + at + 1;
+		at += m->codes[i].nicode + 1;
+	}
 	for (uint32_t k = 0; k < c->ncalls; k++) {
-		uint32_t *cell = m->codes[c->calls[2 * k]].icode + c->calls[2 * k + 1];
-		for (uint32_t f = 0; f < sizeof(plain) / sizeof(plain[0]); f++) {
-			if (cell[0] != plain[f] || cell[1] < m->nfunc_imports || cell[1] >= m->nfuncs)
-				continue;
-			const uint32_t *callee = m->icodes[cell[1]];
-			if (callee[0] >= TWM_OP_ZERO1 && callee[0] <= TWM_OP_ZERO2)
+		const uint32_t *q = c->calls + 3 * k;
+		uint32_t *cell = m->codes[q[0]].icode + q[1];
+		const uint32_t *callee = m->codes[q[2] - m->nfunc_imports].icode;
+		bool zeroes = callee[0] >= TWM_OP_ZERO1 && callee[0] <= TWM_OP_ZERO2, z = false;
+		for (uint32_t f = 0; zeroes && !z && f < sizeof(plain) / sizeof(plain[0]); f++) {
+			if (cell[0] == plain[f]) {
 				cell[0] = zeroing[f];
-			break;
+				z = true;
+			}
 		}
+		/* a _Z form enters after the two cells of the ZERO */
+		cell[1] = (uint32_t)(int32_t)(callee + (z ? 2 : 0) - cell);
 	}
 	c->ncalls = 0;
+	return true;
 }
 
 /* ---- immediates ----------------------------------------------------------------------------- */
@@ -2059,8 +2091,8 @@ static bool body(struct twm_compiler *c, uint32_t func_index, const uint8_t *dec
 				bool fused = op_start == c->ncode &&
 					     fuse_call_addi(c, prev_op, x, base);
 				if (c->r->failed ||
-				    (!fused && !(note_call(c, c->ncode) &&
-						 emit3(c, TWM_OP_CALL_LOCAL, x, base))))
+				    (!fused && !(note_call(c, c->ncode, x) &&
+						 emit3(c, TWM_OP_CALL_LOCAL, CALL_UNLINKED, base))))
 					return false;
 			}
 			break;
@@ -2388,16 +2420,24 @@ bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t fun
 	out->nparams = ft->nparams;
 	out->nlocals = c->nl;
 	out->frame_slots = c->nl + c->max_height + 1;
-	/* one cell before the code: the function index (twm_int.h, struct twm_code) */
-	uint32_t *cells = tw_arena_alloc(&m->arena, (size_t)c->ncode * 4 + 4, 8);
+	/* appended to the module's code, after a cell with the function index (twm_int.h, struct
+	 * twm_code); twm_link_code sets out->icode */
+	uint64_t need = (uint64_t)c->nmcode + c->ncode + 1;
+	if (need > TW_WASM_MODULE_ICODE_CELLS_MAX)
+		return twm_rd_fail(r, TW_ERR_MODULE_TOO_LARGE, "module code too large");
+	/* at least 256 KiB: a block that size is mapped on its own, so growing it moves pages
+	 * rather than copying them, and twm_link_code trims what is left over */
+	if (!grow(c, (void **)&c->mcode, &c->mcode_cap, need < 65536 ? 65536 : (uint32_t)need, 4,
+		  TW_WASM_MODULE_ICODE_CELLS_MAX))
+		return false;
 	out->local_types = tw_arena_alloc(&m->arena, c->nl + 1, 1);
 	out->loop_offsets = tw_arena_alloc(&m->arena, (size_t)c->nloops * 4 + 4, 4);
-	if (!cells || !out->local_types || !out->loop_offsets)
+	if (!out->local_types || !out->loop_offsets)
 		return twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
-	cells[0] = func_index;
-	out->icode = cells + 1;
+	c->mcode[c->nmcode] = func_index;
 	if (c->ncode)
-		memcpy(out->icode, c->code, (size_t)c->ncode * 4);
+		memcpy(c->mcode + c->nmcode + 1, c->code, (size_t)c->ncode * 4);
+	c->nmcode += c->ncode + 1;
 	if (c->nl)
 		memcpy(out->local_types, c->lt, c->nl);
 	if (c->nloops)

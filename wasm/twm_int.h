@@ -92,14 +92,16 @@
 	 * == 0 (TESTZ); operands a imm target, forward and backedge */                           \
 	X(BRI_TEST) X(BRI_TESTZ) X(BRBI_TEST) X(BRBI_TESTZ)                                       \
 	X(MOVE2)         /* src1 dst1 src2 dst2  -- two MOVEs in order */                        \
-	X(CALL_LOCAL)    /* funcidx argbase  -- CALL of a function the module defines */      \
+	/* CALL of a function the module defines; callee: its code, as a signed cell offset from   \
+	 * this opcode cell (the module's code is one block, twm_link_code) */                     \
+	X(CALL_LOCAL)    /* callee argbase */                                                     \
 	X(RETURN1)       /* src 1  -- RETURN of exactly one value */                          \
 	/* never emitted by the compiler: the interpreter's own return targets */                 \
 	X(XRET)          /* back from a call into another instance: restore the caller's */      \
 	X(DONE)          /* back from the entry function: the run is finished */                 \
 	/* ZERO of 1 .. 8 locals, the count in the opcode: first */                               \
 	X(ZERO1) X(ZERO2) X(ZERO3) X(ZERO4) X(ZERO5) X(ZERO6) X(ZERO7) X(ZERO8)                  \
-	/* CALL_LOCAL after 1 .. 3 MOVEs into its argument slots: funcidx argbase (src dst)*k */    \
+	/* CALL_LOCAL after 1 .. 3 MOVEs into its argument slots: callee argbase (src dst)*k */    \
 	X(CALL_LOCAL_M1) X(CALL_LOCAL_M2) X(CALL_LOCAL_M3)                                       \
 	X(RETURN0)       /* -- RETURN whose results are in place: none, or one already in slot 0 */ \
 	/* i32/i64 sub with a constant first operand: a imm dst, dst = imm - a (sign-extended) */ \
@@ -113,7 +115,7 @@
 	X(CONST_ADDI)    /* d1 v _ a k d  -- CONST32 then i32.add immediate */                  \
 	X(ADDI3)         /* a1 k1 d1 _ a2 k2 d2 _ a3 k3 d3  -- three i32.add immediates */ \
 	/* CALL_LOCAL after the i32.add immediate that wrote an argument slot */                 \
-	X(CALL_LOCAL_AI) /* funcidx argbase a imm dst */                                          \
+	X(CALL_LOCAL_AI) /* callee argbase a imm dst */                                          \
 	/* an i32.add whose result is the function's: into slot 0, then RETURN0 */                \
 	X(ADD_RET)       /* a b 0 */                                                              \
 	X(ADDI_RET)      /* a imm 0 */                                                            \
@@ -121,7 +123,7 @@
 	X(MOVE_BRB)      /* src dst target  -- MOVE, then BRB */                                  \
 	X(MOVE3)         /* src1 dst1 src2 dst2 src3 dst3  -- three MOVEs in order */             \
 	/* the CALL_LOCAL forms of a callee whose code starts with ZERO1 or ZERO2 (same cells): \
-	 * the call zeroes 2 slots from that ZERO's first and enters after it (twm_link_calls) */ \
+	 * the call zeroes 2 slots from that ZERO's first and enters after it (twm_link_code) */ \
 	X(CALL_LOCAL_Z) X(CALL_LOCAL_M1_Z) X(CALL_LOCAL_M2_Z) X(CALL_LOCAL_M3_Z)                  \
 	X(CALL_LOCAL_AI_Z)                                                                        \
 	/* a load or store (or TWM_OP_IMM_BASE + store opcode) whose offset plus width does not \
@@ -320,6 +322,9 @@ struct twm_code {
 
 struct twm_module {
 	atomic_uint refs;
+	/* the code of all defined functions, back to back (codes[].icode point into it), so that a
+	 * call can name its callee by a 32-bit cell offset; malloc'd */
+	uint32_t *code;
 	uint32_t nloops; /* loops of all its functions, numbered in function order from 0 */
 	struct tw_arena arena;
 	uint8_t *bytes; /* owned copy of the module's bytes */
@@ -350,7 +355,6 @@ struct twm_module {
 	bool data_idx_used;      /* memory.init/data.drop seen without a data count section */
 	uint32_t data_idx_first;
 	struct twm_code *codes; /* indexed by function index - nfunc_imports */
-	const uint32_t **icodes; /* codes[].icode by function index (NULL for imports): CALL_LOCAL */
 	/* every codes[].icode, sorted by address: the function an ip is in, by binary search */
 	const uint32_t **code_starts;
 	struct twm_limits limits;

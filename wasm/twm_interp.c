@@ -470,7 +470,6 @@ static inline uint64_t trunc_sat(double x, int kind)
 struct rt {
 	struct twm_instance *sinst; /* the instance whose stacks the call runs on */
 	struct twm_instance *inst;  /* owner of the current function */
-	const uint32_t *const *icodes; /* inst->module->icodes: CALL_LOCAL's callees */
 	struct twm_memory *m0; /* the instance's memory 0, or an empty one */
 	/* next free entry of sinst->frames while the run is stopped; while it runs, the handlers'
 	 * `fr` argument, written back on every way out and before every call out of the
@@ -560,7 +559,6 @@ struct rt_block {
 /* After a switch to another instance (rt->inst). */
 #define LOAD_MEM0()                                                                               \
 	do {                                                                                      \
-		rt->icodes = rt->inst->module->icodes;                                            \
 		rt->m0 = rt->inst->mem0 ? rt->inst->mem0 : &no_memory;                            \
 		mem = rt->m0->data;                                                               \
 		rt->msize = rt->m0->size;                                                         \
@@ -1486,18 +1484,18 @@ H(h_CALL)
 		if (__builtin_expect(fp > rt->stack_limit, 0))                                    \
 			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
 		fr++;                                                                             \
-		ip = rt->icodes[ip[1]];                                                           \
+		ip += (int32_t)ip[1];                                                             \
 		if (z) {                                                                          \
-			/* the callee starts with ZERO1 or ZERO2: do its work, as one 16-byte    \
-			 * store of two slots (for ZERO1 the next is a local a later ZERO zeroes \
-			 * or an operand slot nothing has written yet), and enter after it */     \
-			memset(fp + ip[1], 0, 2 * sizeof(*fp));                                   \
-			ip += 2;                                                                  \
+			/* the callee starts with ZERO1 or ZERO2 and ip is after it (the link     \
+			 * counted it in): do its work, as one 16-byte store of two slots (for    \
+			 * ZERO1 the next is a local a later ZERO zeroes or an operand slot       \
+			 * nothing has written yet) */                                            \
+			memset(fp + ip[-1], 0, 2 * sizeof(*fp));                                  \
 		}                                                                                 \
 		NEXT();                                                                           \
 	} while (0)
 
-/* Each call form twice: as compiled, and as twm_link_calls rewrites it when the callee's code
+/* Each call form twice: as compiled, and as twm_link_code rewrites it when the callee's code
  * starts with ZERO1 or ZERO2 (the _Z forms, same cells). `pre` is the work fused in front of the
  * call, done after the fuel check: a fuel stop leaves before it and resumption does it once. */
 #define H_CALL_LOCAL_FORMS(name, len, pre)                                                        \
@@ -1517,12 +1515,12 @@ H(h_CALL)
 	}
 
 H_CALL_LOCAL_FORMS(CALL_LOCAL, 3, (void)0)
-/* CALL_LOCAL with the MOVEs of 1 .. 3 arguments (twm_compile.c, fuse_call_moves): "funcidx
+/* CALL_LOCAL with the MOVEs of 1 .. 3 arguments (twm_compile.c, fuse_call_moves): "callee
  * argbase (src dst)*k" */
 H_CALL_LOCAL_FORMS(CALL_LOCAL_M1, 5, SL(4) = SL(3))
 H_CALL_LOCAL_FORMS(CALL_LOCAL_M2, 7, (SL(4) = SL(3), SL(6) = SL(5)))
 H_CALL_LOCAL_FORMS(CALL_LOCAL_M3, 9, (SL(4) = SL(3), SL(6) = SL(5), SL(8) = SL(7)))
-/* CALL_LOCAL after the i32.add immediate that wrote an argument: "funcidx argbase a imm dst"
+/* CALL_LOCAL after the i32.add immediate that wrote an argument: "callee argbase a imm dst"
  * (the add may read the slot it writes) */
 H_CALL_LOCAL_FORMS(CALL_LOCAL_AI, 6, SL(5) = (uint32_t)((uint32_t)SL(3) + ip[4]))
 
@@ -1953,7 +1951,6 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 	*rt = (struct rt){
 		.sinst = sinst,
 		.inst = cur->inst,
-		.icodes = cur->inst->module->icodes,
 		.m0 = cur->inst->mem0 ? cur->inst->mem0 : &no_memory,
 		.fr = sinst->frames + 1 + sinst->depth,
 		.fr_base = sinst->frames + 1,

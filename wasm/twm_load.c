@@ -921,15 +921,7 @@ static bool sec_code(struct twm_rd *r, struct load_state *s)
 		r->p += size;
 	}
 	if (ok)
-		m->icodes = TW_ARENA_NEW_ARRAY(&m->arena, const uint32_t *,
-					      m->nfuncs ? m->nfuncs : 1);
-	if (ok && !m->icodes)
-		ok = twm_rd_fail(r, TW_ERR_NOMEM, "out of memory");
-	if (ok) {
-		for (uint32_t i = 0; i < n; i++)
-			m->icodes[m->nfunc_imports + i] = m->codes[i].icode;
-		twm_link_calls(c, m); /* with the call sites the compiler kept */
-	}
+		ok = twm_link_code(c, m, n, r);
 	twm_compiler_free(c);
 	if (!ok)
 		return false;
@@ -945,6 +937,7 @@ static bool sec_code(struct twm_rd *r, struct load_state *s)
 static void module_free(struct twm_module *m)
 {
 	tw_arena_free(&m->arena);
+	free(m->code);
 	free(m->bytes);
 	free(m);
 }

@@ -41,12 +41,13 @@ void twm_compiler_free(struct twm_compiler *c);
 
 /* Validate and compile the body of function `func_index` read from `body` (positioned after the
  * body size, bounded to the body). `declared` flags functions that ref.func may name. The code
- * is allocated in the module's arena. */
+ * stays with `c` until twm_link_code. */
 bool twm_compile_func(struct twm_compiler *c, struct twm_module *m, uint32_t func_index,
 		      struct twm_rd *body, const uint8_t *declared, bool has_datacount,
 		      struct twm_code *out);
-/* After every function of `m` is compiled by `c` and m->icodes is set: calls of functions whose
- * code starts by zeroing locals take that zeroing along (twm_compile.c). */
-void twm_link_calls(struct twm_compiler *c, struct twm_module *m);
+/* After all `n` defined functions of `m` are compiled by `c`: hands their code to the module
+ * (m->code), sets m->codes[].icode and links the calls between them (twm_compile.c). False, with
+ * the error in `r`, when out of memory. */
+bool twm_link_code(struct twm_compiler *c, struct twm_module *m, uint32_t n, struct twm_rd *r);
 
 #endif
