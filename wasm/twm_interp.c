@@ -784,20 +784,30 @@ FMADD(HLLM)
  * next loaded it back, a store-to-load forward on the sum's dependency chain per product. Every
  * product and every add is rounded on its own, in the order of the wasm code. ip itself walks
  * the products to the destination cell, so nothing else of the instruction stays live. */
+#define LLMC_PRODUCT(t, sym, q)                                                                   \
+	do {                                                                                      \
+		T_##t a, b;                                                                       \
+		LOAD_CHECKED(a, q, msize);                                                        \
+		__asm__("" : "+x"(a));                                                            \
+		LOAD_CHECKED(b, (q) + 3, msize);                                                  \
+		T_##t p = a * b;                                                                  \
+		__asm__("" : "+x"(p));                                                            \
+		acc = p sym acc;                                                                  \
+	} while (0)
 #define HLLMC(op, t, sym)                                                                         \
 	H(hllmc_##op)                                                                             \
 	{                                                                                         \
 		const uint32_t *end = ip + 3 + 6 * ip[1];                                         \
 		const uint64_t msize = rt->msize; /* nothing in the loop changes it */            \
 		T_##t acc = GET_##t(SL(2));                                                       \
-		for (ip += 3; ip != end; ip += 6) {                                               \
-			T_##t a, b;                                                               \
-			LOAD_CHECKED(a, ip, msize);                                               \
-			__asm__("" : "+x"(a));                                                    \
-			LOAD_CHECKED(b, ip + 3, msize);                                           \
-			T_##t p = a * b;                                                          \
-			__asm__("" : "+x"(p));                                                    \
-			acc = p sym acc;                                                          \
+		/* two products a round (one first for an odd count): half the loop's own work */ \
+		if (ip[1] & 1) {                                                                  \
+			LLMC_PRODUCT(t, sym, ip + 3);                                             \
+			ip += 6;                                                                  \
+		}                                                                                 \
+		for (ip += 3; ip != end; ip += 12) {                                              \
+			LLMC_PRODUCT(t, sym, ip);                                                 \
+			LLMC_PRODUCT(t, sym, ip + 6);                                             \
 		}                                                                                 \
 		fp[ip[0]] = PUT_##t(acc);                                                         \
 		ip += 1;                                                                          \
