@@ -1305,6 +1305,7 @@ H(h_LOOP)
 #define RETURN_TO_CALLER()                                                                        \
 	do {                                                                                      \
 		fr--;                                                                             \
+		__asm__("" : "+r"(fr));                                                           \
 		ip = fr->ip;                                                                      \
 		fp = fr->fp;                                                                      \
 		NEXT();                                                                           \
@@ -1495,6 +1496,7 @@ H(h_CALL)
 			TRAP(TWM_TRAP_STACK_EXHAUSTED);                                           \
 		fr++;                                                                             \
 		ip += (int32_t)ip[1];                                                             \
+		__asm__("" : "+r"(ip)); /* computed in place: no copy into the argument after */  \
 		if (z) {                                                                          \
 			/* the callee starts with ZERO1 or ZERO2 and ip is after it (the link     \
 			 * counted it in): do its work, as one 16-byte store of two slots (for    \
