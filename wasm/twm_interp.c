@@ -479,6 +479,9 @@ struct rt {
 	/* a callee's frame may start at or below this: the largest frame fits above it */
 	uint64_t *stack_limit;
 	uint64_t msize; /* rt->m0->size, reloaded wherever it may have changed */
+	/* &inst->hook when it has a function, else NULL: the test of every loop entry. Reloaded
+	 * with msize (a host function may set the hook) and on a switch of instance. */
+	const struct twm_loop_hook *hook;
 	struct twm_error *err;
 	enum tw_err rc;
 	enum twm_trap trap;
@@ -555,6 +558,7 @@ struct rt_block {
 #define RELOAD_MEM()                                                                              \
 	do {                                                                                      \
 		rt->msize = rt->m0->size;                                                         \
+		rt->hook = rt->inst->hook.fn ? &rt->inst->hook : NULL;                            \
 	} while (0)
 /* After a switch to another instance (rt->inst). */
 #define LOAD_MEM0()                                                                               \
@@ -562,6 +566,7 @@ struct rt_block {
 		rt->m0 = rt->inst->mem0 ? rt->inst->mem0 : &no_memory;                            \
 		mem = rt->m0->data;                                                               \
 		rt->msize = rt->m0->size;                                                         \
+		rt->hook = rt->inst->hook.fn ? &rt->inst->hook : NULL;                            \
 	} while (0)
 
 /* The running function, the one of rt->inst whose code holds `ip`: the last code that starts at or
@@ -1246,18 +1251,29 @@ H_SLOW(h_loop_hook_call)
 
 /* Entry of a loop without params or results: the JIT may run the whole loop. Without a hook
  * (or one that does not want this loop) this also does the work of the LOOP header that always
- * follows, saving a dispatch. ip is at the LOOP_HOOK. */
-#define LOOP_ENTRY()                                                                              \
+ * follows, saving a dispatch. ip is at the LOOP_HOOK. The fast path tests only that the
+ * instance has no hook; whether a hook wants this loop is asked on the slow path. */
+#define LOOP_ENTER_HEADER()                                                                       \
 	do {                                                                                      \
-		const struct twm_loop_hook *hk_ = &rt->inst->hook;                                \
-		if (__builtin_expect(hk_->fn != NULL, 0) && (!hk_->wants || hk_->wants[ip[1]]))   \
-			__attribute__((musttail)) return h_loop_hook_call(PASS);                  \
 		ip += 3;                                                                          \
 		if (__builtin_expect(fuel <= 0, 0))                                               \
 			SUSPEND(); /* at the header, which checks again on resumption */          \
 		fuel -= ip[1];                                                                    \
 		ip += 3;                                                                          \
 		NEXT();                                                                           \
+	} while (0)
+H_SLOW(h_loop_hooked)
+{
+	const struct twm_loop_hook *hk = rt->hook;
+	if (!hk->wants || hk->wants[ip[1]])
+		__attribute__((musttail)) return h_loop_hook_call(PASS);
+	LOOP_ENTER_HEADER();
+}
+#define LOOP_ENTRY()                                                                              \
+	do {                                                                                      \
+		if (__builtin_expect(rt->hook != NULL, 0))                                        \
+			__attribute__((musttail)) return h_loop_hooked(PASS);                     \
+		LOOP_ENTER_HEADER();                                                              \
 	} while (0)
 H(h_LOOP_HOOK)
 {
@@ -1969,6 +1985,7 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 		.fr_end = sinst->frames + 1 + sinst->call_depth_max,
 		.stack_limit = sinst->stack + sinst->stack_slots - FRAME_SLOTS_MAX,
 		.msize = cur->inst->mem0 ? cur->inst->mem0->size : 0,
+		.hook = cur->inst->hook.fn ? &cur->inst->hook : NULL,
 		.err = err,
 		.rc = TW_ERR_OK,
 		.trap = TWM_TRAP_NONE,
