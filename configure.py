@@ -44,6 +44,8 @@ DEPS = {
               "node-llhttp", "libxxhash-dev", "libjansson-dev", "libsqlite3-dev"],
     "test": ["libcriterion-dev", "wabt", "valgrind", "libclang-rt-14-dev", "curl", "prometheus"],
     "guests": ["wasi-libc", "libclang-rt-14-dev-wasm32"],
+    # ninja bench-interp: the native baseline built with the C library the wasm guests link
+    "bench": ["musl-tools"],
 }
 
 # Release debug info is DWARF 4: clang 14 defaults to DWARF 5, which Debian 12's valgrind 3.19
