@@ -1077,9 +1077,8 @@ CMPS64(HBRBI64, BRBI64_)
 #define ABR_Y_IMM(t) IMM_##t(ip[2])
 #define ABR_B_REG(t) GET_##t(SL(4))
 #define ABR_B_IMM(t) IMM_##t(ip[4])
-#define HABR_ONE(t, k, yk, bk, cmp)                                                               \
-	H(habr_##t##_##k##_##yk##bk)                                                              \
-	{                                                                                         \
+#define ABR_BODY(t, yk, bk, cmp)                                                                  \
+	do {                                                                                      \
 		T_##t a = GET_##t(SL(1)) + ABR_Y_##yk(t);                                         \
 		SL(3) = PUT_##t(a);                                                               \
 		T_##t b = ABR_B_##bk(t);                                                          \
@@ -1088,6 +1087,11 @@ CMPS64(HBRBI64, BRBI64_)
 		else                                                                              \
 			ip += 6;                                                                  \
 		NEXT();                                                                           \
+	} while (0)
+#define HABR_ONE(t, k, yk, bk, cmp)                                                               \
+	H(habr_##t##_##k##_##yk##bk)                                                              \
+	{                                                                                         \
+		ABR_BODY(t, yk, bk, cmp);                                                         \
 	}
 #define HABR(t, k, cmp)                                                                           \
 	HABR_ONE(t, k, REG, REG, cmp)                                                             \
@@ -1115,14 +1119,7 @@ ABR_CMPS(HABR, I64)
 	{                                                                                         \
 		SL(3) = (uint32_t)((uint32_t)SL(1) + AABR_F_##fk);                                \
 		ip += 4;                                                                          \
-		uint32_t a = (uint32_t)SL(1) + ip[2];                                             \
-		SL(3) = a;                                                                        \
-		uint32_t b = ABR_B_##bk(I32);                                                     \
-		if (cmp)                                                                          \
-			BACKEDGE(ip[5]);                                                          \
-		else                                                                              \
-			ip += 6;                                                                  \
-		NEXT();                                                                           \
+		ABR_BODY(I32, IMM, bk, cmp);                                                      \
 	}
 #define HAABR(t, k, cmp)                                                                          \
 	HAABR_ONE(REG, REG, k, cmp)                                                               \
