@@ -1493,7 +1493,7 @@ H(h_CALL)
 
 /* A call the compiler knows stays in the instance: the callee is one of the module's own
  * functions, so it has code and shares the caller's instance and memory, and its code is
- * found in the module's table by index. It is ENTER written so that the caller's ip and fp are
+ * at a cell offset from the call's own opcode cell (twm_link_code). It is ENTER written so that the caller's ip and fp are
  * saved first and their registers reused: with fewer values live at once, the handler needs no
  * callee-saved registers. */
 #define CALL_LOCAL(len, z)                                                                        \
