@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Interpreter speed, side by side: each CPU-bound C program in bench/guests/ built natively with
-`gcc -O2` and for wasm32-wasi with `clang -O2`, run in one session by native code, tensor-wasm,
+`gcc -O2` and for wasm32-wasi with `clang -O2`, run in one invocation by native code, tensor-wasm,
 and for context Node's V8 and wabt's wasm-interp. Prints a table of medians and ratios to native
 and their geometric means; writes build/bench-interp/results.json.
 
