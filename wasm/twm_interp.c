@@ -501,6 +501,12 @@ enum run_exit { X_DONE, X_TRAP, X_SUSPEND, X_ERROR };
 /* Stands in for memory 0 in instances without one: every access is out of bounds. */
 static struct twm_memory no_memory;
 
+/* What rt->hook holds for `inst`: its loop hook, if it has one. */
+static inline const struct twm_loop_hook *hook_of(const struct twm_instance *inst)
+{
+	return inst->hook.fn ? &inst->hook : NULL;
+}
+
 /* The six argument registers. Memory 0's size lives in the run state (a bounds check compares
  * with it in memory at no extra instruction), which leaves a register for the frame stack
  * pointer that every call and return moves. */
@@ -558,7 +564,7 @@ struct rt_block {
 #define RELOAD_MEM()                                                                              \
 	do {                                                                                      \
 		rt->msize = rt->m0->size;                                                         \
-		rt->hook = rt->inst->hook.fn ? &rt->inst->hook : NULL;                            \
+		rt->hook = hook_of(rt->inst);                                                     \
 	} while (0)
 /* After a switch to another instance (rt->inst). */
 #define LOAD_MEM0()                                                                               \
@@ -566,7 +572,7 @@ struct rt_block {
 		rt->m0 = rt->inst->mem0 ? rt->inst->mem0 : &no_memory;                            \
 		mem = rt->m0->data;                                                               \
 		rt->msize = rt->m0->size;                                                         \
-		rt->hook = rt->inst->hook.fn ? &rt->inst->hook : NULL;                            \
+		rt->hook = hook_of(rt->inst);                                                     \
 	} while (0)
 
 /* The running function, the one of rt->inst whose code holds `ip`: the last code that starts at or
@@ -663,8 +669,8 @@ SHIFTED(HSH)
 	H(name)                                                                                   \
 	{                                                                                         \
 		uint64_t end = (EA);                                                              \
-		/* keeps clang from recomputing ea beside end: one sum serves the check and the \
-		 * access (through a displacement); single bytes compare ea >= size already */    \
+		/* keeps clang from recomputing the address beside end: one sum serves the check \
+		 * and the access (through a displacement); single bytes get that unasked */     \
 		if ((width) > 1)                                                                  \
 			__asm__("" : "+r"(end));                                                  \
 		if (__builtin_expect(end > rt->msize, 0))                                         \
@@ -722,7 +728,8 @@ H_SLOW(h_ACCESS_FAR)
 	}
 #define FAR_LOAD(o, ctype, conv) FAR_ACCESS(o, ctype, LOAD_INTO(ctype, conv, 3))
 #define FAR_STORE(o, ctype) FAR_ACCESS(o, ctype, STORE_FROM(ctype, SL(3)))
-#define FAR_STORE_IMM(o, ctype) FAR_ACCESS(TWM_OP_IMM_BASE + o, ctype, STORE_FROM(ctype, SIMM(ip[3])))
+#define FAR_STORE_IMM(o, ctype)                                                                   \
+	FAR_ACCESS(TWM_OP_IMM_BASE + o, ctype, STORE_FROM(ctype, SIMM(ip[3])))
 		LOADS(FAR_LOAD)
 		STORES(FAR_STORE)
 		STORES_IMM(FAR_STORE_IMM)
@@ -1250,14 +1257,20 @@ H_SLOW(h_loop_hook_call)
  * (or one that does not want this loop) this also does the work of the LOOP header that always
  * follows, saving a dispatch. ip is at the LOOP_HOOK. The fast path tests only that the
  * instance has no hook; whether a hook wants this loop is asked on the slow path. */
-#define LOOP_ENTER_HEADER()                                                                       \
+/* The LOOP header's work, ip at the header: fuel is charged once per iteration (a stop stays at
+ * the header, which checks again on resumption). */
+#define LOOP_HEADER()                                                                             \
 	do {                                                                                      \
-		ip += 3;                                                                          \
 		if (__builtin_expect(fuel <= 0, 0))                                               \
-			SUSPEND(); /* at the header, which checks again on resumption */          \
+			SUSPEND();                                                                \
 		fuel -= ip[1];                                                                    \
 		ip += 3;                                                                          \
 		NEXT();                                                                           \
+	} while (0)
+#define LOOP_ENTER_HEADER()                                                                       \
+	do {                                                                                      \
+		ip += 3;                                                                          \
+		LOOP_HEADER();                                                                    \
 	} while (0)
 H_SLOW(h_loop_hooked)
 {
@@ -1303,11 +1316,7 @@ HLH(BRI_TESTZ, 4, ip[2], (a & b) == 0)
 /* Loop header, the target of every backedge: fuel is charged once per iteration. */
 H(h_LOOP)
 {
-	if (__builtin_expect(fuel <= 0, 0))
-		SUSPEND();
-	fuel -= ip[1];
-	ip += 3;
-	NEXT();
+	LOOP_HEADER();
 }
 
 /* Back in the caller: pop its frame. There is always one: the entry function returns to the
@@ -1492,10 +1501,10 @@ H(h_CALL)
 }
 
 /* A call the compiler knows stays in the instance: the callee is one of the module's own
- * functions, so it has code and shares the caller's instance and memory, and its code is
- * at a cell offset from the call's own opcode cell (twm_link_code). It is ENTER written so that the caller's ip and fp are
- * saved first and their registers reused: with fewer values live at once, the handler needs no
- * callee-saved registers. */
+ * functions, so it has code and shares the caller's instance and memory, and its code is at a
+ * cell offset from the call's own opcode cell (twm_link_code). It is ENTER written so that the
+ * caller's ip and fp are saved first and their registers reused: with fewer values live at
+ * once, the handler needs no callee-saved registers. */
 #define CALL_LOCAL(len, z)                                                                        \
 	do {                                                                                      \
 		fuel--;                                                                           \
@@ -1982,7 +1991,7 @@ enum tw_err twm_interp_run(struct twm_instance *sinst, int64_t fuel, struct twm_
 		.fr_end = sinst->frames + 1 + sinst->call_depth_max,
 		.stack_limit = sinst->stack + sinst->stack_slots - FRAME_SLOTS_MAX,
 		.msize = cur->inst->mem0 ? cur->inst->mem0->size : 0,
-		.hook = cur->inst->hook.fn ? &cur->inst->hook : NULL,
+		.hook = hook_of(cur->inst),
 		.err = err,
 		.rc = TW_ERR_OK,
 		.trap = TWM_TRAP_NONE,
