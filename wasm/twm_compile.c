@@ -401,17 +401,26 @@ static bool emit_return(struct twm_compiler *c, uint32_t src, uint32_t n)
 	return emit3(c, n == 1 ? TWM_OP_RETURN1 : TWM_OP_RETURN, src, n);
 }
 
+/* A branch about to be emitted takes along the single MOVE emitted just before it, with no label
+ * between them: that MOVE becomes `fused` ("src dst" then the branch's target). Returns the MOVE's
+ * cell, or NO_PATCH (nothing changed). */
+static uint32_t move_into_branch(struct twm_compiler *c, uint32_t fused)
+{
+	uint32_t m = c->move_at;
+	if (m == NO_PATCH || m + 3 != c->ncode || c->label_at > m || c->code[m] != TWM_OP_MOVE)
+		return NO_PATCH;
+	c->code[m] = fused;
+	c->move_at = NO_PATCH;
+	return m;
+}
+
 /* A forward BR to `f`: the MOVE just emitted (a label value or a branch's result on its way to
  * its slot) becomes MOVE_BR "src dst target" when no label lies between them. */
 static bool emit_br(struct twm_compiler *c, struct ctl *f)
 {
-	uint32_t m = c->move_at;
-	if (m != NO_PATCH && m + 3 == c->ncode && c->label_at <= m &&
-	    c->code[m] == TWM_OP_MOVE) {
-		c->code[m] = TWM_OP_MOVE_BR;
-		c->move_at = NO_PATCH;
+	uint32_t m = move_into_branch(c, TWM_OP_MOVE_BR);
+	if (m != NO_PATCH)
 		return emit_target(c, f, m);
-	}
 	uint32_t at = c->ncode;
 	return emit(c, TWM_OP_BR) && emit_target(c, f, at);
 }
@@ -431,13 +440,9 @@ static bool emit_jump(struct twm_compiler *c, struct ctl *f)
 	}
 	if (f->kind == CTL_LOOP) {
 		/* a MOVE just before (a loop variable's copy) runs in the backedge: MOVE_BRB */
-		uint32_t m = c->move_at;
-		if (m != NO_PATCH && m + 3 == c->ncode && c->label_at <= m &&
-		    c->code[m] == TWM_OP_MOVE) {
-			c->code[m] = TWM_OP_MOVE_BRB;
-			c->move_at = NO_PATCH;
+		uint32_t m = move_into_branch(c, TWM_OP_MOVE_BRB);
+		if (m != NO_PATCH)
 			return emit(c, f->loop_ip + 3 - m);
-		}
 		return emit2(c, TWM_OP_BRB, f->loop_ip + 3 - c->ncode);
 	}
 	return emit_br(c, f);
@@ -675,6 +680,14 @@ static __attribute__((noinline)) bool fuse_call_moves(struct twm_compiler *c, ui
 	return true;
 }
 
+/* The last instruction was rewritten in place or taken back: none of the instructions that
+ * fusions and pairs look back at is there as they recorded it any more. */
+static void forget_neighbours(struct twm_compiler *c)
+{
+	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
+	c->num_at = c->num_before = c->num_before2 = c->num_end = NO_PATCH;
+}
+
 /* A CALL_LOCAL of `func` with arguments at `base`, right after the i32.add immediate at `at`
  * that wrote one of them ("f(n - 1)"), the call's materialization having emitted nothing:
  * CALL_LOCAL_AI "callee argbase a imm dst". The add runs after the fuel check, so a fuel stop
@@ -688,8 +701,7 @@ static bool fuse_call_addi(struct twm_compiler *c, uint32_t at, uint32_t func, u
 	uint32_t a = c->code[at + 1], k = c->code[at + 2], d = c->code[at + 3];
 	unpair_from(c, at);
 	c->ncode = at;
-	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
-	c->num_at = c->num_before = c->num_before2 = c->num_end = NO_PATCH;
+	forget_neighbours(c);
 	return note_call(c, c->ncode, func) &&
 	       emit3(c, TWM_OP_CALL_LOCAL_AI, CALL_UNLINKED, base) && emit3(c, a, k, d);
 }
@@ -705,8 +717,7 @@ static bool fuse_add_return(struct twm_compiler *c, uint32_t at)
 		return false;
 	unpair_from(c, at);
 	c->code[at] = op == 0x6a ? TWM_OP_ADD_RET : TWM_OP_ADDI_RET;
-	c->move_at = c->const_at = c->addi_at = c->pair_at = c->pair_second = NO_PATCH;
-	c->num_at = c->num_before = c->num_before2 = c->num_end = NO_PATCH;
+	forget_neighbours(c);
 	return true;
 }
 
